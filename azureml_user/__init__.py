@@ -1,0 +1,1 @@
+"""Compatibility namespace for entry scripts written for Azure ML parallel jobs."""

@@ -1,0 +1,244 @@
+"""``run(job)``: validate, divide, execute on Dask, assemble, report."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import shutil
+import time
+import uuid
+
+from distributed import Client
+
+from . import config
+from .cluster import connect, dashboard_link, worker_count
+from .driver import Driver
+from .errors import JobValidationError
+from .inputs import InputPlan, plan_input
+from .journal import Journal
+from .outputs import assemble, load_to_csv_settings, upload_folder
+from .parallel import Parallel
+from .progress import Progress
+from .result import JobResult
+from .runtime import RuntimeSpec
+from .spec import JobSpec, build_job_spec
+from .state import JobState, Policy
+
+logger = logging.getLogger("dask_parallel")
+
+
+def new_run_dir(name: str, root: str | None = None) -> str:
+    root = root or config.get("run-root", "dask-parallel-runs")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return os.path.abspath(os.path.join(root, f"{name}_{stamp}_{uuid.uuid4().hex[:6]}"))
+
+
+def run(
+    job: Parallel,
+    *,
+    client: Client | str | None = None,
+    run_dir: str | os.PathLike | None = None,
+    show_progress: bool | None = None,
+    base_dir: str | os.PathLike | None = None,
+) -> JobResult:
+    """Run a parallel job on Dask and wait for it to finish.
+
+    Parameters
+    ----------
+    job
+        A job from :func:`parallel_run_function` (or ``dask_parallel.load_job("job.yml")``)
+        whose inputs carry paths.
+    client
+        A ``distributed.Client`` to use as it is, or a scheduler address. By default a
+        LocalCluster with ``instance_count * max_concurrency_per_instance`` single-threaded
+        worker processes is started on 127.0.0.1 and closed at the end.
+    run_dir
+        Where logs, the ledger and outputs without a path go; a new folder under
+        ``dask-parallel-runs/`` by default.
+    show_progress
+        Show a progress bar (terminal or notebook widget); the ``dask-parallel.progress``
+        setting by default.
+    base_dir
+        Folder that relative paths resolve against; the current directory by default.
+
+    Returns
+    -------
+    JobResult
+        ``status`` is "Completed" or "Failed"; a failed job does not raise.
+
+    Raises
+    ------
+    JobValidationError
+        When the job definition or its inputs are invalid; nothing has run then.
+    """
+    if base_dir is None:
+        base_dir = getattr(job, "source_dir", None) or os.getcwd()
+    base = os.path.abspath(os.fspath(base_dir))
+    target = (
+        os.path.abspath(os.fspath(run_dir))
+        if run_dir is not None
+        else new_run_dir(job.name or "parallel_job")
+    )
+    if os.path.exists(os.path.join(target, "job.json")):
+        raise JobValidationError(
+            f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
+            "out to get a fresh one."
+        )
+    spec = build_job_spec(job, base_dir=base, run_dir=target)
+    plan = plan_input(spec)
+    if show_progress is None:
+        show_progress = bool(config.get("progress", True))
+    return execute(spec, plan, client=client, run_dir=target, show_progress=show_progress)
+
+
+def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> RuntimeSpec:
+    output_dir = os.path.join(run_dir, "outputs", "entry_script")
+    if spec.append_row_output is not None:
+        output = spec.outputs[spec.append_row_output]
+        output_dir = output.local_path if output.type != "uri_file" else os.path.dirname(output.local_path)
+    elif spec.outputs:
+        first = next(iter(spec.outputs.values()))
+        output_dir = first.local_path if first.type != "uri_file" else os.path.dirname(first.local_path)
+    return RuntimeSpec(
+        job_id=job_id,
+        code_dir=spec.code_dir,
+        entry_script=spec.entry_script,
+        module_name=spec.module_name,
+        argv=spec.program_arguments,
+        environment_variables=spec.environment_variables,
+        logging_level=spec.logging_level,
+        run_dir=run_dir,
+        output_dir=output_dir,
+        timeout=spec.timeout,
+        task_overhead_timeout=spec.driver.task_overhead_timeout,
+        append_row=spec.append_row_output is not None,
+        dataframe_header=spec.driver.append_row_dataframe_header,
+        to_csv=load_to_csv_settings(spec.code_dir),
+        reader=plan.reader,
+        concurrency=spec.max_concurrency_per_instance,
+    )
+
+
+def _prepare_outputs(spec: JobSpec) -> None:
+    for output in spec.outputs.values():
+        folder = output.local_path if output.type != "uri_file" else os.path.dirname(output.local_path)
+        os.makedirs(folder, exist_ok=True)
+
+
+def execute(
+    spec: JobSpec,
+    plan: InputPlan,
+    *,
+    client: Client | str | None,
+    run_dir: str,
+    show_progress: bool,
+) -> JobResult:
+    """Run an already validated and divided job (used by :func:`run` and resume)."""
+    os.makedirs(run_dir, exist_ok=True)
+    journal = Journal(run_dir)
+    job_id = uuid.uuid4().hex
+    journal.write_job(
+        {
+            "job_id": job_id,
+            "spec": dataclasses.asdict(spec),
+            "input_kind": plan.kind,
+            "mini_batches": len(plan.mini_batches),
+        }
+    )
+    journal.log(
+        f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input {spec.major_input.uri}"
+    )
+    _prepare_outputs(spec)
+    runtime = _runtime_spec(spec, plan, run_dir, job_id)
+    policy = Policy(
+        max_attempts=spec.max_attempts,
+        error_threshold=spec.error_threshold,
+        mini_batch_error_threshold=spec.mini_batch_error_threshold,
+        allowed_failed_percent=spec.driver.allowed_failed_percent,
+        max_init_failures=2 * spec.total_processes,
+    )
+    state = JobState([mb.id for mb in plan.mini_batches], policy)
+    started = time.time()
+    link = None
+    driver: Driver | None = None
+    try:
+        with connect(client, spec.total_processes) as connected:
+            link = dashboard_link(connected)
+            if link:
+                journal.log(f"Dask dashboard: {link}")
+            window = max(2, worker_count(connected)) * int(config.get("submit-window-per-worker", 4))
+            with Progress(state, enabled=show_progress, name=spec.name, dashboard=link) as progress:
+                driver = Driver(
+                    connected,
+                    runtime,
+                    plan.mini_batches,
+                    state,
+                    journal,
+                    step_name=spec.name,
+                    window=window,
+                    progress_update_timeout=spec.progress_update_timeout,
+                    on_result=progress.update,
+                )
+                driver.run(plan.mini_batches)
+    except KeyboardInterrupt:
+        state.abort("The job was canceled by the user.", status="Canceled")
+        _finish(spec, plan, state, journal, driver, started, link)
+        raise
+    return _finish(spec, plan, state, journal, driver, started, link)
+
+
+def _finish(
+    spec: JobSpec,
+    plan: InputPlan,
+    state: JobState,
+    journal: Journal,
+    driver: Driver | None,
+    started: float,
+    link: str | None,
+) -> JobResult:
+    if state.status is None:
+        state.abort("The job ended before every mini batch was processed.")
+    if state.status == "Completed":
+        try:
+            _write_outputs(spec, state, driver)
+        except Exception as exc:  # noqa: BLE001 - report, do not present a partial output
+            state.status = "Failed"
+            state.reason = f"Writing the outputs failed: {type(exc).__name__}: {exc}"
+    summary = (
+        f"There are {state.total} mini batches. Processed {state.succeeded + state.failed} mini "
+        f"batches containing {state.items_processed} items, {state.items_succeeded} succeeded, "
+        f"{state.items_failed} failed. The error threshold is {spec.error_threshold}."
+    )
+    journal.write_result(state.status, state.reason, summary, driver.errors if driver else [])
+    journal.log(f"job {state.status}: {state.reason or summary}")
+    journal.ledger("job", status=state.status, reason=state.reason)
+    journal.close()
+    shutil.rmtree(os.path.join(journal.run_dir, "attempts"), ignore_errors=True)
+    return JobResult(
+        status=state.status,
+        run_dir=journal.run_dir,
+        outputs={name: out.uri for name, out in spec.outputs.items()},
+        error=state.reason,
+        mini_batches_total=state.total,
+        mini_batches_succeeded=state.succeeded,
+        mini_batches_failed=state.failed,
+        items_total=state.items_processed,
+        items_succeeded=state.items_succeeded,
+        items_failed=state.items_failed,
+        attempts=state.attempts,
+        started=started,
+        finished=time.time(),
+        dashboard_link=link,
+    )
+
+
+def _write_outputs(spec: JobSpec, state: JobState, driver: Driver | None) -> None:
+    if spec.append_row_uri is not None and driver is not None:
+        # state.mini_batches keeps the plan's order, so rows come out in mini-batch order.
+        parts = [driver.winning_parts.get(mb_id) for mb_id in state.mini_batches]
+        assemble(parts, spec.append_row_uri, has_header=spec.driver.append_row_dataframe_header)
+    for output in spec.outputs.values():
+        if output.is_remote and os.path.exists(output.local_path) and any(os.scandir(output.local_path)):
+            upload_folder(output.local_path, output.uri)

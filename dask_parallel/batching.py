@@ -1,0 +1,77 @@
+"""Pure division of work items into mini-batches with deterministic ids."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from .mltable import Block
+
+
+@dataclasses.dataclass(frozen=True)
+class MiniBatch:
+    """One unit of work: a list of files, or one block of a table.
+
+    ``id`` depends only on what the mini-batch holds, so the same input divided the same
+    way always yields the same ids, whatever the cluster or the submission order.
+    """
+
+    index: int
+    id: str
+    files: tuple[str, ...] = ()
+    block: Block | None = None
+    partition_key_value: dict[str, Any] | None = None
+
+    @property
+    def is_tabular(self) -> bool:
+        return self.block is not None
+
+    @property
+    def known_items(self) -> int | None:
+        """Item count known before reading (files, parquet rows); None for text blocks."""
+        if self.block is None:
+            return len(self.files)
+        return self.block.rows
+
+    def describe(self) -> str:
+        """A short human description for logs and reports."""
+        if self.block is None:
+            if len(self.files) == 1:
+                return self.files[0]
+            return f"{self.files[0]} .. {self.files[-1]} ({len(self.files)} files)"
+        if self.block.row_groups is not None:
+            groups = self.block.row_groups
+            return f"{self.block.path} row groups {groups[0]}-{groups[-1]}"
+        return f"{self.block.path} bytes {self.block.start}-{self.block.end}"
+
+
+def _digest(*parts: Any) -> str:
+    hasher = hashlib.sha1()
+    for part in parts:
+        hasher.update(repr(part).encode())
+        hasher.update(b"\0")
+    return hasher.hexdigest()[:12]
+
+
+def file_mini_batches(files: Sequence[str], files_per_mini_batch: int) -> list[MiniBatch]:
+    """Consecutive groups of ``files_per_mini_batch`` files (the last may be smaller).
+
+    >>> [len(mb.files) for mb in file_mini_batches([f"f{i}" for i in range(7)], 3)]
+    [3, 3, 1]
+    """
+    size = max(1, files_per_mini_batch)
+    batches = []
+    for index, start in enumerate(range(0, len(files), size)):
+        group = tuple(files[start : start + size])
+        batches.append(MiniBatch(index=index, id=f"mb{index:06d}-{_digest('files', group)}", files=group))
+    return batches
+
+
+def block_mini_batches(blocks: Sequence[Block]) -> list[MiniBatch]:
+    """One mini-batch per table block."""
+    return [
+        MiniBatch(index=index, id=f"mb{index:06d}-{_digest('block', block)}", block=block)
+        for index, block in enumerate(blocks)
+    ]

@@ -1,0 +1,232 @@
+"""The thin Dask shell around :class:`~dask_parallel.state.JobState`.
+
+Submits mini-batch attempts with a bounded window, turns finished futures into reports
+for the state machine, and does what it decides. Results travel back as small
+:class:`~dask_parallel.runtime.AttemptResult` records; rows stay in part files.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import queue
+import time
+import uuid
+from collections.abc import Callable, Sequence
+
+from distributed import Client, Future
+from distributed.client import FutureCancelledError
+
+from .batching import MiniBatch
+from .journal import Journal
+from .runtime import AttemptResult, EntryScriptPlugin, RuntimeSpec, classify_lost_attempt, run_mini_batch
+from .state import Action, JobState, Outcome, Report
+
+OVERVIEW_INTERVAL = 5.0
+MAX_ERRORS_KEPT = 20
+
+
+class Driver:
+    """Run the pending mini-batches of one job on a Dask client."""
+
+    def __init__(
+        self,
+        client: Client,
+        runtime: RuntimeSpec,
+        mini_batches: Sequence[MiniBatch],
+        state: JobState,
+        journal: Journal,
+        *,
+        step_name: str,
+        window: int,
+        progress_update_timeout: float,
+        on_result: Callable[[AttemptResult, Action], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.runtime = runtime
+        self.by_id = {mb.id: mb for mb in mini_batches}
+        self.state = state
+        self.journal = journal
+        self.step_name = step_name
+        self.window = max(1, window)
+        self.progress_update_timeout = progress_update_timeout
+        self.on_result = on_result
+        self.winning_parts: dict[str, str | None] = {}
+        self.errors: list[str] = []
+        self._done: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        self._inflight: dict[str, tuple[Future, MiniBatch, int]] = {}
+
+    # -- submission -------------------------------------------------------------------
+    def _submit(self, batch: list[tuple[MiniBatch, int]]) -> None:
+        if not batch:
+            return
+        tokens = [
+            f"{self.step_name}-{mb.index:06d}-a{attempt}-{uuid.uuid4().hex[:8]}" for mb, attempt in batch
+        ]
+        futures = self.client.map(
+            run_mini_batch,
+            [self.runtime.job_id] * len(batch),
+            [mb for mb, _ in batch],
+            [attempt for _, attempt in batch],
+            tokens,
+            key=tokens,
+            pure=False,
+            retries=0,
+        )
+        for token, future, (mb, attempt) in zip(tokens, futures, batch):
+            self._inflight[token] = (future, mb, attempt)
+            future.add_done_callback(self._done.put)
+
+    # -- main loop --------------------------------------------------------------------
+    def run(self, pending: Sequence[MiniBatch]) -> None:
+        todo: collections.deque[tuple[MiniBatch, int]] = collections.deque((mb, 1) for mb in pending)
+        if not todo:
+            self.state.mark_all_scheduled()
+        last_progress = time.monotonic()
+        last_overview = 0.0
+        started = time.monotonic()
+        plugin = EntryScriptPlugin(self.runtime)
+        self.client.register_plugin(plugin)
+        try:
+            while not self.state.finished:
+                free = self.window - len(self._inflight)
+                if free > 0 and todo:
+                    self._submit([todo.popleft() for _ in range(min(free, len(todo)))])
+                    if not todo and not self.state.all_scheduled:
+                        self.state.mark_all_scheduled()
+                        self.journal.log("every mini batch has been scheduled")
+                if not self._inflight:
+                    break
+                try:
+                    finished = [self._done.get(timeout=1.0)]
+                except queue.Empty:
+                    finished = []
+                while True:
+                    try:
+                        finished.append(self._done.get_nowait())
+                    except queue.Empty:
+                        break
+                now = time.monotonic()
+                if finished:
+                    last_progress = now
+                    for follow_up in self._collect(finished):
+                        todo.appendleft(follow_up)
+                elif now - last_progress > self.progress_update_timeout:
+                    self.state.abort(
+                        f"No progress update in {int(now - last_progress)} seconds "
+                        f"(--progress_update_timeout is {int(self.progress_update_timeout)})."
+                    )
+                if now - last_overview > OVERVIEW_INTERVAL:
+                    last_overview = now
+                    done = self.state.succeeded + self.state.failed
+                    self.journal.overview(done, self.state.total, self.state.failed, now - started)
+        except KeyboardInterrupt:
+            self.state.abort("The job was canceled by the user.", status="Canceled")
+            raise
+        finally:
+            self._cancel_inflight()
+            done = self.state.succeeded + self.state.failed
+            self.journal.overview(done, self.state.total, self.state.failed, time.monotonic() - started)
+            with contextlib.suppress(Exception):
+                self.client.unregister_worker_plugin(plugin.name)
+
+    def _cancel_inflight(self) -> None:
+        if self._inflight:
+            futures = [future for future, _, _ in self._inflight.values()]
+            with contextlib.suppress(Exception):
+                self.client.cancel(futures)
+            self._inflight.clear()
+
+    # -- results ----------------------------------------------------------------------
+    def _collect(self, futures: list[Future]) -> list[tuple[MiniBatch, int]]:
+        follow_ups = []
+        ready = [f for f in futures if f.key in self._inflight and f.status == "finished"]
+        results: dict[str, AttemptResult] = {}
+        if ready:
+            try:
+                results = dict(zip((f.key for f in ready), self.client.gather(ready, errors="skip")))
+            except Exception:  # noqa: BLE001 - fall back to one by one below
+                results = {}
+        for future in futures:
+            entry = self._inflight.pop(future.key, None)
+            if entry is None:
+                continue
+            _, mb, attempt = entry
+            result = results.get(future.key) or self._result_of(future, mb, attempt)
+            follow_up = self._apply(result, mb)
+            if follow_up is not None:
+                follow_ups.append(follow_up)
+            if self.state.finished:
+                break
+        return follow_ups
+
+    def _result_of(self, future: Future, mb: MiniBatch, attempt: int) -> AttemptResult:
+        token = str(future.key)
+        try:
+            return future.result()
+        except (FutureCancelledError, Exception) as exc:  # noqa: BLE001 - worker lost, or our bug
+            outcome, message = classify_lost_attempt(self.runtime, token)
+            if outcome is Outcome.NOT_STARTED and not _is_worker_loss(exc):
+                outcome, message = (
+                    Outcome.PROCESS_DIED,
+                    f"the attempt failed in Dask: {type(exc).__name__}: {exc}",
+                )
+            return AttemptResult(
+                mini_batch_id=mb.id,
+                index=mb.index,
+                attempt=attempt,
+                outcome=outcome,
+                total_items=mb.known_items,
+                error=message,
+                start_time=time.time(),
+            )
+
+    def _apply(self, result: AttemptResult, mb: MiniBatch) -> tuple[MiniBatch, int] | None:
+        report = Report(
+            mini_batch_id=result.mini_batch_id,
+            attempt=result.attempt,
+            outcome=result.outcome,
+            total_items=result.total_items,
+            succeeded_items=result.succeeded_items,
+            error=result.error,
+        )
+        action = self.state.record(report)
+        self.journal.attempt(result, action.value)
+        if result.error and len(self.errors) < MAX_ERRORS_KEPT:
+            where = f"{result.node_id}/{result.process_name}" if result.process_name else "unknown process"
+            self.errors.append(
+                f"mini batch {mb.index} ({mb.describe()}), attempt {result.attempt}, on {where}: "
+                f"{result.error}" + (f"\n{result.traceback}" if result.traceback else "")
+            )
+        if result.outcome is not Outcome.SUCCEEDED and action is not Action.IGNORE:
+            self.journal.log(
+                f"mini batch {mb.index} attempt {result.attempt} {result.outcome.value}: {result.error} "
+                f"-> {action.value}"
+            )
+        if action is Action.DONE:
+            final = self.state.mini_batches[mb.id]
+            if final.final == "succeeded":
+                self.winning_parts[mb.id] = result.part
+            self.journal.ledger(
+                "final",
+                mb=mb.id,
+                index=mb.index,
+                status=final.final,
+                attempt=result.attempt,
+                part=result.part if final.final == "succeeded" else None,
+                total_items=final.total_items,
+                succeeded_items=final.succeeded_items,
+            )
+        if self.on_result is not None:
+            self.on_result(result, action)
+        if action is Action.RETRY:
+            return mb, self.state.mini_batches[mb.id].attempt
+        if action is Action.RESUBMIT:
+            return mb, result.attempt
+        return None
+
+
+def _is_worker_loss(exc: BaseException) -> bool:
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(exc, (KilledWorker, FutureCancelledError))

@@ -1,0 +1,220 @@
+"""The job's decision core: retries, thresholds and status, driven one event at a time.
+
+Nothing here touches Dask, files or clocks, so tests can replay any sequence of attempt
+outcomes and check every decision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+
+
+class Outcome(str, enum.Enum):
+    """How one attempt of one mini-batch ended."""
+
+    SUCCEEDED = "succeeded"
+    RUN_ERROR = "run_error"  # run() raised
+    INVALID_RETURN = "invalid_return"  # None, or not a list/tuple/DataFrame
+    READ_ERROR = "read_error"  # the mini-batch's data could not be read
+    TIMEOUT = "timeout"  # run() exceeded retry_settings.timeout; its process was replaced
+    PROCESS_DIED = "process_died"  # the worker process died while running it
+    INIT_ERROR = "init_error"  # init() failed before run() could be called
+    NOT_STARTED = "not_started"  # its worker went away before the attempt began
+
+    @property
+    def charges_attempt(self) -> bool:
+        return self not in (Outcome.INIT_ERROR, Outcome.NOT_STARTED)
+
+
+class Action(str, enum.Enum):
+    """What the driver must do after an event."""
+
+    RETRY = "retry"  # submit the next attempt
+    RESUBMIT = "resubmit"  # submit the same attempt number again (nothing was charged)
+    DONE = "done"  # the mini-batch reached a final state
+    IGNORE = "ignore"  # a duplicate or late report; nothing changes
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """The facts of one finished attempt that the decisions depend on."""
+
+    mini_batch_id: str
+    attempt: int
+    outcome: Outcome
+    total_items: int | None = None
+    succeeded_items: int = 0
+    error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """Thresholds and retry limits; ``-1`` (counts) and ``100`` (percent) disable a check."""
+
+    max_attempts: int = 2
+    error_threshold: int = -1
+    mini_batch_error_threshold: int = -1
+    allowed_failed_percent: float = 100.0
+    max_init_failures: int = 2
+
+
+@dataclasses.dataclass
+class MiniBatchState:
+    attempt: int = 1  # the attempt number currently allowed to report
+    final: str | None = None  # "succeeded" | "failed"
+    total_items: int | None = None
+    succeeded_items: int = 0
+    last_error: str | None = None
+    winning_attempt: int | None = None
+
+
+NO_SUCCESS_MESSAGE = (
+    "No succeeded mini batch item returned from run(): every mini-batch failed. "
+    "Check logs/job_error.txt and logs/user/error/ for the cause."
+)
+
+
+class JobState:
+    """Track every mini-batch of a job and decide retries, aborts and the final status."""
+
+    def __init__(self, mini_batch_ids: Iterable[str], policy: Policy) -> None:
+        self.policy = policy
+        self.mini_batches = {mb_id: MiniBatchState() for mb_id in mini_batch_ids}
+        self.all_scheduled = False
+        self.init_failures = 0
+        self.attempts = 0
+        self.status: str | None = None  # None while running, then "Completed" | "Failed"
+        self.reason: str | None = None
+        self.pending = len(self.mini_batches)
+
+    # -- counts ---------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        return len(self.mini_batches)
+
+    def _count(self, final: str) -> int:
+        return sum(1 for s in self.mini_batches.values() if s.final == final)
+
+    @property
+    def succeeded(self) -> int:
+        return self._count("succeeded")
+
+    @property
+    def failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def items_succeeded(self) -> int:
+        return sum(s.succeeded_items for s in self.mini_batches.values() if s.final == "succeeded")
+
+    @property
+    def items_failed(self) -> int:
+        return sum(
+            (s.total_items or 0) - (s.succeeded_items if s.final == "succeeded" else 0)
+            for s in self.mini_batches.values()
+            if s.final is not None
+        )
+
+    @property
+    def items_processed(self) -> int:
+        return sum(s.total_items or 0 for s in self.mini_batches.values() if s.final is not None)
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not None
+
+    # -- events ---------------------------------------------------------------------
+    def restore(self, mb_id: str, final: str, total: int | None, succeeded: int, attempt: int) -> None:
+        """Mark a mini-batch final from an earlier run (resume)."""
+        state = self.mini_batches[mb_id]
+        if state.final is None:
+            self.pending -= 1
+        state.final, state.total_items, state.succeeded_items = final, total, succeeded
+        state.winning_attempt = attempt if final == "succeeded" else None
+        state.attempt = attempt
+
+    def record(self, report: Report) -> Action:
+        """Apply one attempt's report and say what to do next."""
+        state = self.mini_batches[report.mini_batch_id]
+        if self.finished or state.final is not None or report.attempt != state.attempt:
+            return Action.IGNORE
+        if report.total_items is not None:
+            state.total_items = report.total_items
+        if report.error:
+            state.last_error = report.error
+        if report.outcome is Outcome.NOT_STARTED:
+            return Action.RESUBMIT
+        if report.outcome is Outcome.INIT_ERROR:
+            self.init_failures += 1
+            if self.init_failures > self.policy.max_init_failures:
+                self._fail(
+                    f"The init() in the entry script had raised exception for {self.init_failures} "
+                    f"times. Please check workers log to find the cause. Last error: {report.error}"
+                )
+                return Action.IGNORE
+            return Action.RESUBMIT
+        self.attempts += 1
+        if report.outcome is Outcome.SUCCEEDED:
+            state.succeeded_items = report.succeeded_items
+            state.winning_attempt = report.attempt
+            self._finalize(state, "succeeded")
+        elif state.attempt < self.policy.max_attempts:
+            state.attempt += 1
+            return Action.RETRY
+        else:
+            self._finalize(state, "failed")
+        return Action.DONE
+
+    def mark_all_scheduled(self) -> None:
+        """Every mini-batch has been submitted at least once: the percent check may start."""
+        self.all_scheduled = True
+        self._check()
+
+    def abort(self, reason: str, status: str = "Failed") -> None:
+        """End the job from outside the rules (no progress, infrastructure, or "Canceled")."""
+        self._fail(reason, status)
+
+    # -- rules ----------------------------------------------------------------------
+    def _finalize(self, state: MiniBatchState, final: str) -> None:
+        state.final = final
+        self.pending -= 1
+        self._check()
+
+    def _fail(self, reason: str, status: str = "Failed") -> None:
+        if self.status is None:
+            self.status, self.reason = status, reason
+
+    def _check(self) -> None:
+        if self.finished:
+            return
+        policy = self.policy
+        failed_items = self.items_failed
+        if policy.error_threshold != -1 and failed_items > policy.error_threshold:
+            self._fail(
+                f"The number of failed items is {failed_items}, which exceeds error threshold "
+                f"{policy.error_threshold}."
+            )
+            return
+        failed = self.failed
+        if policy.mini_batch_error_threshold != -1 and failed > policy.mini_batch_error_threshold:
+            self._fail(
+                f"The number of failed mini batches is {failed}, which exceeds mini batch error "
+                f"threshold {policy.mini_batch_error_threshold}."
+            )
+            return
+        if self.all_scheduled and policy.allowed_failed_percent < 100 and self.total:
+            percent = 100.0 * failed / self.total
+            if percent > policy.allowed_failed_percent:
+                self._fail(
+                    f"The percentage of failed mini batches is {percent:g}% ({failed} of "
+                    f"{self.total}), which exceeds allowed failed percent "
+                    f"{policy.allowed_failed_percent:g}%."
+                )
+                return
+        if self.pending == 0:
+            if self.succeeded == 0:
+                self._fail(NO_SUCCESS_MESSAGE)
+            else:
+                self.status = "Completed"
