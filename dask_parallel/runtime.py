@@ -208,6 +208,15 @@ class EntryScriptHost:
     # -- lifecycle --------------------------------------------------------------------
     def _prepare_process(self) -> None:
         spec = self.spec
+        # Remember what this job changes in the process, to put it back at shutdown:
+        # a worker of a shared cluster serves other jobs afterwards.
+        names = [*spec.environment_variables, "AZUREML_BI_OUTPUT_PATH"]
+        self._saved = {
+            "env": {name: os.environ.get(name) for name in names},
+            "cwd": os.getcwd(),
+            "argv": list(sys.argv),
+            "path": list(sys.path),
+        }
         os.environ.update(spec.environment_variables)
         os.environ["AZUREML_BI_OUTPUT_PATH"] = spec.output_dir
         workdir = os.path.join(spec.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
@@ -291,11 +300,27 @@ class EntryScriptHost:
             handler = getattr(self, "_root_handler", None)
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
+            self._restore_process()
             for handle in self._files.values():
                 with contextlib.suppress(OSError):
                     handle.close()
             self._files.clear()
             _clear_current(self)
+
+    def _restore_process(self) -> None:
+        saved = getattr(self, "_saved", None)
+        if not saved:
+            return
+        for name, value in saved["env"].items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        with contextlib.suppress(OSError):
+            os.chdir(saved["cwd"])
+        sys.argv[:] = saved["argv"]
+        sys.path[:] = saved["path"]
+        sys.modules.pop(self.spec.module_name, None)
 
     # -- one attempt ------------------------------------------------------------------
     def run_attempt(self, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:

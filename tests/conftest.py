@@ -1,0 +1,105 @@
+"""Shared fixtures: a LocalCluster with real worker processes, and entry-script builders."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import dask.config
+import pytest
+
+import dask_parallel as dp
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def client():
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.worker.daemon": False}):
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+        )
+    with Client(cluster) as connected:
+        yield connected
+    cluster.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_progress_bars():
+    with dask.config.set({"dask-parallel.progress": False}):
+        yield
+
+
+def write_script(folder: Path, body: str, name: str = "score.py") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def make_files(folder: Path, count: int, prefix: str = "item") -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"{prefix}_{i:03d}.txt"
+        path.write_text(f"{i}\n")
+        paths.append(path)
+    return paths
+
+
+def file_job(
+    tmp_path: Path,
+    script: str,
+    *,
+    files: int = 20,
+    mini_batch_size: str = "5",
+    append_row: bool = True,
+    output_type: str = "uri_file",
+    program_arguments: str | None = None,
+    **settings,
+) -> dp.Parallel:
+    """A parallel job over ``files`` small text files, scored by ``script``."""
+    data = tmp_path / "data"
+    if not data.exists():
+        make_files(data, files)
+    write_script(tmp_path / "src", script)
+    outputs = {
+        "result": dp.Output(
+            type=output_type,
+            path=str(tmp_path / "out" / ("result.txt" if output_type == "uri_file" else "folder")),
+        )
+    }
+    return dp.parallel_run_function(
+        name="test_job",
+        inputs={"data": dp.Input(type="uri_folder", path=str(data))},
+        outputs=outputs,
+        input_data="${{inputs.data}}",
+        mini_batch_size=mini_batch_size,
+        task=dp.RunFunction(
+            code=str(tmp_path / "src"),
+            entry_script="score.py",
+            program_arguments=program_arguments,
+            append_row_to="${{outputs.result}}" if append_row else None,
+        ),
+        **settings,
+    )
+
+
+@pytest.fixture
+def python_env():
+    """Environment for subprocesses that must import this checkout."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+PYTHON = sys.executable
