@@ -60,8 +60,11 @@ class Driver:
     def _submit(self, batch: list[tuple[MiniBatch, int]]) -> None:
         if not batch:
             return
+        # The dashboard groups tasks by the key's leading words ("<step>-mini-batch"); the
+        # index and attempt that follow show on hover and in the task's page.
         tokens = [
-            f"{self.step_name}-{mb.index:06d}-a{attempt}-{uuid.uuid4().hex[:8]}" for mb, attempt in batch
+            f"{self.step_name}-mini-batch-{mb.index:06d}-a{attempt}-{uuid.uuid4().hex[:8]}"
+            for mb, attempt in batch
         ]
         futures = self.client.map(
             run_mini_batch,
