@@ -1,42 +1,50 @@
-"""dask_parallel: run Azure ML parallel jobs (ParallelRunStep / parallel_run_function) on Dask."""
+"""dask_parallel: run Azure ML parallel jobs (ParallelRunStep / parallel_run_function) on Dask.
+
+The public names are imported on first use, so ``import dask_parallel`` and
+``dask-parallel --help`` stay instant; Dask, distributed and pandas load when a job is
+built or run. To add a public name, add it to ``_EXPORTS`` (name -> module).
+"""
 
 from __future__ import annotations
 
-from . import config as _config  # noqa: F401 - registers the defaults with dask.config
-from .api import run
-from .entities import AssetTypes, Input, InputOutputModes, Output, RetrySettings, RunFunction
-from .errors import (
-    DaskParallelError,
-    EntryScriptError,
-    InputError,
-    JobCanceledError,
-    JobValidationError,
-    MLTableError,
-    ResumeError,
-)
-from .job_yaml import load_job
-from .parallel import Parallel, parallel_run_function
-from .result import JobResult
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AssetTypes",
-    "DaskParallelError",
-    "EntryScriptError",
-    "Input",
-    "InputError",
-    "InputOutputModes",
-    "JobCanceledError",
-    "JobResult",
-    "JobValidationError",
-    "MLTableError",
-    "Output",
-    "Parallel",
-    "ResumeError",
-    "RetrySettings",
-    "RunFunction",
-    "load_job",
-    "parallel_run_function",
-    "run",
-]
+_EXPORTS = {
+    "AssetTypes": "entities",
+    "DaskParallelError": "errors",
+    "EntryScriptError": "errors",
+    "Input": "entities",
+    "InputError": "errors",
+    "InputOutputModes": "entities",
+    "JobCanceledError": "errors",
+    "JobResult": "result",
+    "JobValidationError": "errors",
+    "MLTableError": "errors",
+    "Output": "entities",
+    "Parallel": "parallel",
+    "ResumeError": "errors",
+    "RetrySettings": "entities",
+    "RunFunction": "entities",
+    "load_job": "job_yaml",
+    "parallel_run_function": "parallel",
+    "run": "api",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dask_parallel' has no attribute {name!r}")
+    importlib.import_module(".config", __name__)  # registers the defaults with dask.config
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
