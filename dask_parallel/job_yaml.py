@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
 from .entities import Input, Output, RetrySettings, RunFunction
 from .errors import JobValidationError
+from .overrides import apply_overrides
 from .parallel import Parallel
 from .sizes import is_binding
 
@@ -114,8 +116,11 @@ def read_yaml(path: str) -> Any:
         raise JobValidationError(f"{path} is not valid YAML: {exc}") from None
 
 
-def load_job(path: str | os.PathLike) -> Parallel:
+def load_job(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Parallel:
     """Load a ``type: parallel`` job file; relative paths in it resolve against its folder.
+
+    ``overrides`` are ``KEY=VALUE`` strings (the CLI's ``--set``) applied to the YAML
+    mapping before validation; see :mod:`dask_parallel.overrides`.
 
     Examples
     --------
@@ -126,6 +131,8 @@ def load_job(path: str | os.PathLike) -> Parallel:
     file = JobFile(path)
     if not isinstance(document, dict):
         raise JobValidationError(f"{path}: a job file must be a YAML mapping with type: parallel.")
+    if overrides:
+        apply_overrides(document, overrides, path)
     kind = document.get("type")
     if kind != "parallel":
         raise file.error(
