@@ -18,6 +18,7 @@ from .driver import Driver
 from .errors import JobValidationError
 from .inputs import InputPlan, plan_input
 from .journal import Journal
+from .modes import apply_input_modes
 from .outputs import assemble, load_to_csv_settings, upload_folder
 from .parallel import Parallel
 from .progress import Progress
@@ -73,6 +74,12 @@ def run(
     JobValidationError
         When the job definition or its inputs are invalid; nothing has run then.
     """
+    if not isinstance(job, Parallel):  # pipelines and command steps
+        from .pipelines.runner import run_other_job
+
+        return run_other_job(
+            job, client=client, run_dir=run_dir, show_progress=show_progress, base_dir=base_dir
+        )
     if base_dir is None:
         base_dir = getattr(job, "source_dir", None) or os.getcwd()
     base = os.path.abspath(os.fspath(base_dir))
@@ -86,6 +93,7 @@ def run(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
+    job = apply_input_modes(job, base_dir=base, run_dir=target)
     spec = build_job_spec(job, base_dir=base, run_dir=target)
     plan = plan_input(spec)
     if show_progress is None:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .bindings import bind_value, field_dict, register_node
 from .entities import Input, Output, RetrySettings, RunFunction
 from .errors import JobValidationError
 from .sizes import is_binding, parse_mini_batch_size
@@ -105,12 +106,12 @@ class Parallel:
             raise JobValidationError(f"task must be a RunFunction or a dict (got {type(task).__name__}).")
         self.task = task
 
-        self.inputs: dict[str, Any] = {}
+        self.inputs: dict[str, Any] = field_dict()
         for key, value in dict(inputs or {}).items():
             if isinstance(value, Mapping):
                 value = Input(**dict(value))
             self.inputs[key] = value
-        self.outputs: dict[str, Output | None] = {}
+        self.outputs: dict[str, Output | None] = field_dict(outputs=True)
         for key, value in dict(outputs or {}).items():
             if isinstance(value, Mapping):
                 value = Output(**dict(value))
@@ -245,6 +246,7 @@ class Parallel:
                     f"are: {', '.join(sorted(node.inputs)) or '(none)'}."
                 )
             declared = node.inputs[key]
+            value = bind_value(value, declared)  # pipeline placeholders become bindings
             if isinstance(value, Input):
                 if isinstance(declared, Input) and value.mode is None and declared.mode is not None:
                     value = copy.copy(value)
@@ -256,6 +258,7 @@ class Parallel:
                 node.inputs[key] = Input(type=declared.type, default=value)
             else:
                 node.inputs[key] = value
+        register_node(node)
         return node
 
     def __repr__(self) -> str:

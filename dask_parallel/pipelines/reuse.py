@@ -1,0 +1,93 @@
+"""Command-step reuse: a deterministic command whose definition and inputs did not change
+is not run again (parallel steps are reused by :mod:`dask_parallel.reuse` in ``api.run``).
+
+The key hashes the step's definition (command or entry script and every setting), the
+content fingerprint of its code folder and of every input (file paths, sizes and
+modification times), and any output path the user chose. Records live in a
+``.step-cache`` folder beside the run directories, and a record is used only while the
+outputs it points at still exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Any
+
+from ..commands import Command
+from ..entities import Input, Output
+from ..paths import is_remote
+
+CACHE_DIR = ".step-cache"
+
+
+def _tree(path: str) -> list[Any]:
+    if is_remote(path) or not os.path.exists(path):
+        return [path]
+    if os.path.isfile(path):
+        stat = os.stat(path)
+        return [path, stat.st_size, stat.st_mtime_ns]
+    found: list[Any] = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            stat = os.stat(full)
+            found.append([os.path.relpath(full, path), stat.st_size, stat.st_mtime_ns])
+    return [path, found]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Input):
+        data = {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+        if value.is_data and value.path is not None:
+            data["content"] = _tree(value.path)
+        return data
+    if isinstance(value, Output):
+        return dataclasses.asdict(value)
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    return value
+
+
+def step_key(node: Command, code_dir: str, staged_outputs: set[str]) -> str:
+    """A stable hash of everything that decides what the command step produces."""
+    definition = {
+        "kind": "command",
+        "command": node.command,
+        "env": node.environment_variables,
+        "code": _tree(code_dir),
+        "inputs": {k: _plain(v) for k, v in sorted(node.inputs.items())},
+        "outputs": {
+            k: _plain(v) for k, v in sorted(node.outputs.items()) if k not in staged_outputs and v is not None
+        },
+    }
+    text = json.dumps(definition, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def lookup(cache_root: str, key: str) -> dict[str, Any] | None:
+    """The record of an earlier successful run of the same step, if its outputs still exist."""
+    path = os.path.join(cache_root, CACHE_DIR, f"{key}.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    outputs = record.get("outputs", {})
+    if any(not is_remote(uri) and not os.path.exists(uri) for uri in outputs.values()):
+        return None
+    return record
+
+
+def remember(cache_root: str, key: str, record: dict[str, Any]) -> None:
+    folder = os.path.join(cache_root, CACHE_DIR)
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f"{key}.json.tmp-{os.getpid()}")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=2, default=str)
+    os.replace(temporary, os.path.join(folder, f"{key}.json"))

@@ -1,0 +1,353 @@
+"""Run a :class:`PipelineJob`: steps in dependency order on one Dask cluster.
+
+Every step gets a folder ``<run_dir>/<step>``; parallel steps run through
+:func:`dask_parallel.api.run`, command steps as a process on a Dask worker. Steps whose
+inputs are ready run side by side. A failed step stops its dependents (and, unless
+``settings.continue_on_step_failure``, any step not yet started). The pipeline status is
+kept in ``<run_dir>/pipeline.json``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import json
+import os
+import time
+from typing import Any
+
+from distributed import Client
+
+from .. import config
+from ..cluster import connect
+from ..commands import Command, execute_command, render_command
+from ..entities import Input, Output
+from ..errors import DaskParallelError, JobValidationError
+from ..modes import apply_input_modes
+from ..parallel import Parallel
+from ..paths import is_remote, normalize_path
+from ..result import JobResult
+from ..spec import check_entry_script
+from . import reuse
+from .graph import Produced, code_dir, dependencies, dependents, order, output_type, resolve_node
+from .job import PipelineJob
+from .result import PipelineResult
+
+STATUS_FILE = "pipeline.json"
+
+
+def _propagate_outputs(job: PipelineJob) -> PipelineJob:
+    """Pipeline-output settings (type, path, mode) win over the step outputs they bind."""
+    job = copy.deepcopy(job)
+    for key, (step, name) in job.output_bindings.items():
+        wanted = job.outputs.get(key)
+        node = job.jobs[step]
+        current = node.outputs.get(name)
+        current = current if isinstance(current, Output) else Output()
+        if isinstance(wanted, Output):
+            node.outputs[name] = Output(
+                type=wanted.type, path=wanted.path or current.path, mode=wanted.mode or current.mode
+            )
+    return job
+
+
+def _preflight(job: PipelineJob, base_dir: str) -> None:
+    for step, node in job.jobs.items():
+        folder = code_dir(node, base_dir)
+        try:
+            if isinstance(node, Parallel):
+                if node.task is None or not node.task.entry_script:
+                    raise JobValidationError("task.entry_script is required, e.g. entry_script='score.py'.")
+                check_entry_script(folder, node.task.entry_script)
+            elif not os.path.isdir(folder):
+                raise JobValidationError(f"code: folder {folder!r} does not exist.")
+        except DaskParallelError as exc:
+            raise type(exc)(f"jobs.{step}: {exc}") from None
+
+
+def _workers_needed(job: PipelineJob) -> int:
+    needed = 1
+    for node in job.jobs.values():
+        if isinstance(node, Parallel):
+            count = node.instance_count if isinstance(node.instance_count, int) else 1
+            per = node.max_concurrency_per_instance
+            per = per if isinstance(per, int) else (os.cpu_count() or 1)
+            needed = max(needed, count * per)
+    return needed
+
+
+class _StepRunner:
+    def __init__(self, job: PipelineJob, client: Client, run_dir: str, base_dir: str, show_progress: bool):
+        self.job = job
+        self.client = client
+        self.run_dir = run_dir
+        self.base_dir = base_dir
+        self.show_progress = show_progress
+        self.cache_root = os.path.dirname(run_dir)
+
+    def run(self, step: str, node: Any) -> JobResult:
+        step_dir = os.path.join(self.run_dir, step)
+        started = time.time()
+        try:
+            if isinstance(node, Parallel):
+                from ..api import run as run_parallel
+
+                if self.job.settings.force_rerun:
+                    node.is_deterministic = False  # api.run reuses deterministic jobs
+                return run_parallel(
+                    node,
+                    client=self.client,
+                    run_dir=step_dir,
+                    show_progress=self.show_progress,
+                    base_dir=self.base_dir,
+                )
+            return self._reuse_or_run_command(node, step_dir, started)
+        except DaskParallelError as exc:
+            return _failed(step_dir, f"{type(exc).__name__}: {exc}", started)
+
+    def _reuse_or_run_command(self, node: Command, step_dir: str, started: float) -> JobResult:
+        staged = {k for k, v in node.outputs.items() if not isinstance(v, Output) or v.path is None}
+        key = reuse.step_key(node, code_dir(node, self.base_dir), staged) if node.is_deterministic else None
+        record = None
+        if key is not None and not self.job.settings.force_rerun:
+            record = reuse.lookup(self.cache_root, key)
+        if record is not None:
+            os.makedirs(step_dir, exist_ok=True)
+            with open(os.path.join(step_dir, "reused_from.txt"), "w", encoding="utf-8") as handle:
+                handle.write(record["run_dir"] + "\n")
+            return _completed(step_dir, dict(record["outputs"]), started, reused=True)
+        result = self._run_command(node, step_dir, started)
+        if result.status == "Completed" and key is not None:
+            reuse.remember(self.cache_root, key, {"run_dir": step_dir, "outputs": result.outputs})
+        return result
+
+    def _run_command(self, node: Command, step_dir: str, started: float) -> JobResult:
+        node = apply_input_modes(node, base_dir=self.base_dir, run_dir=step_dir)
+        inputs: dict[str, str | None] = {}
+        for key, value in node.inputs.items():
+            if isinstance(value, Input):
+                if value.is_data:
+                    inputs[key] = normalize_path(value.path, self.base_dir) if value.path else None
+                else:
+                    inputs[key] = None if value.default is None else str(value.default)
+            else:
+                inputs[key] = None if value is None else str(value)
+        outputs: dict[str, str] = {}
+        local: dict[str, str] = {}
+        for key, value in node.outputs.items():
+            value = value if isinstance(value, Output) else Output(path=value)
+            staging = os.path.join(step_dir, "outputs", key)
+            uri = normalize_path(value.path, self.base_dir) if value.path else staging
+            outputs[key] = uri
+            local[key] = staging if is_remote(uri) else uri
+            folder = local[key] if value.type != "uri_file" else os.path.dirname(local[key])
+            os.makedirs(folder, exist_ok=True)
+        line = render_command(node.command, inputs, local)
+        log_path = os.path.join(step_dir, "logs", "user", "std_log.txt")
+        cwd = code_dir(node, self.base_dir)
+        future = self.client.submit(
+            execute_command, line, cwd, node.environment_variables, log_path, pure=False
+        )
+        code = future.result()
+        if code != 0:
+            return _failed(step_dir, f"the command exited with code {code}; see {log_path}", started)
+        from ..outputs import upload_folder
+
+        for key, uri in outputs.items():
+            if is_remote(uri):
+                upload_folder(local[key], uri)
+        return _completed(step_dir, outputs, started)
+
+
+def _completed(step_dir: str, outputs: dict[str, str], started: float, reused: bool = False) -> JobResult:
+    return JobResult(
+        status="Completed",
+        run_dir=step_dir,
+        outputs=outputs,
+        error=None,
+        mini_batches_total=0,
+        mini_batches_succeeded=0,
+        mini_batches_failed=0,
+        items_total=0,
+        items_succeeded=0,
+        items_failed=0,
+        started=started,
+        finished=time.time(),
+        reused=reused,
+    )
+
+
+def _failed(step_dir: str, reason: str, started: float, status: str = "Failed") -> JobResult:
+    return JobResult(
+        status=status,
+        run_dir=step_dir,
+        outputs={},
+        error=reason,
+        mini_batches_total=0,
+        mini_batches_succeeded=0,
+        mini_batches_failed=0,
+        items_total=0,
+        items_succeeded=0,
+        items_failed=0,
+        started=started,
+        finished=time.time(),
+    )
+
+
+def _write_status(
+    run_dir: str, job: PipelineJob, status: str, results: dict[str, JobResult], outputs
+) -> None:
+    document = {
+        "name": job.name,
+        "status": status,
+        "steps": {
+            step: {
+                "status": r.status,
+                "reused": r.reused,
+                "error": r.error,
+                "run_dir": r.run_dir,
+                "outputs": r.outputs,
+            }
+            for step, r in results.items()
+        },
+        "outputs": outputs,
+    }
+    temporary = os.path.join(run_dir, STATUS_FILE + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, default=str)
+    os.replace(temporary, os.path.join(run_dir, STATUS_FILE))
+
+
+def validate_pipeline(job: PipelineJob, base_dir: str | None = None) -> list[str]:
+    """Check a pipeline without running it; return the steps in the order they would run."""
+    base = os.path.abspath(base_dir or job.source_dir or os.getcwd())
+    job = _propagate_outputs(job)
+    steps = order(dependencies(job))
+    _preflight(job, base)
+    return steps
+
+
+def run_pipeline(
+    job: PipelineJob,
+    *,
+    client: Client | str | None = None,
+    run_dir: str | os.PathLike | None = None,
+    show_progress: bool | None = None,
+    base_dir: str | os.PathLike | None = None,
+) -> PipelineResult:
+    """Run every step of ``job``; see :func:`dask_parallel.run`."""
+    from ..api import new_run_dir
+
+    base = os.path.abspath(os.fspath(base_dir or job.source_dir or os.getcwd()))
+    target = (
+        os.path.abspath(os.fspath(run_dir)) if run_dir is not None else new_run_dir(job.name or "pipeline")
+    )
+    if os.path.exists(os.path.join(target, STATUS_FILE)):
+        raise JobValidationError(
+            f"run directory {target!r} already holds a pipeline run; choose a new run_dir, or leave it "
+            "out to get a fresh one."
+        )
+    job = _propagate_outputs(job)
+    needs = dependencies(job)
+    steps = order(needs)
+    _preflight(job, base)
+    if show_progress is None:
+        show_progress = bool(config.get("progress", True))
+    os.makedirs(target, exist_ok=True)
+    results: dict[str, JobResult] = {}
+    produced: dict[str, dict[str, Any]] = {}
+    started = time.time()
+    _write_status(target, job, "Running", results, {})
+    max_parallel = int(config.get("pipeline-max-parallel-steps", 4) or 1)
+    with connect(client, _workers_needed(job)) as connected:
+        runner = _StepRunner(job, connected, target, base, show_progress)
+        pending = list(steps)
+        blocked: set[str] = set()
+        stop = False
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max_parallel) as pool:
+            running: dict[concurrent.futures.Future, str] = {}
+            while pending or running:
+                for step in list(pending):
+                    if stop or step in blocked:
+                        pending.remove(step)
+                        continue
+                    if len(running) >= max_parallel or not needs[step] <= set(produced):
+                        continue
+                    pending.remove(step)
+                    try:
+                        node = resolve_node(job, step, produced, base)
+                    except DaskParallelError as exc:
+                        results[step] = _failed(os.path.join(target, step), str(exc), time.time())
+                        blocked |= dependents(needs, step)
+                        stop = stop or not job.settings.continue_on_step_failure
+                        continue
+                    running[pool.submit(runner.run, step, node)] = step
+                if not running:
+                    continue
+                done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    step = running.pop(future)
+                    result = future.result()
+                    results[step] = result
+                    if result.status == "Completed":
+                        produced[step] = {
+                            name: Produced(uri=uri, type=output_type(job.jobs[step], name))
+                            for name, uri in result.outputs.items()
+                        }
+                    else:
+                        blocked |= dependents(needs, step)
+                        stop = stop or not job.settings.continue_on_step_failure
+                    _write_status(target, job, "Running", results, {})
+    for step in steps:
+        if step not in results:
+            why = [s for s in needs[step] if s in results and results[s].status != "Completed"]
+            reason = (
+                f"not run: step {why[0]!r}, which it depends on, did not complete"
+                if why
+                else "not run: the pipeline stopped after a step failed (continue_on_step_failure is off)"
+            )
+            results[step] = _failed(os.path.join(target, step), reason, time.time(), status="NotStarted")
+    failed = [s for s in steps if results[s].status != "Completed"]
+    status = "Completed" if not failed else "Failed"
+    error = None
+    if failed:
+        first = next(s for s in steps if results[s].status == "Failed")
+        error = f"step {first!r} failed: {results[first].error}"
+    outputs = {
+        key: results[step].outputs[name]
+        for key, (step, name) in job.output_bindings.items()
+        if results[step].status == "Completed" and name in results[step].outputs
+    }
+    _write_status(target, job, status, results, outputs)
+    parallel = [r for r in results.values() if not r.reused]
+    return PipelineResult(
+        status=status,
+        run_dir=target,
+        outputs=outputs,
+        error=error,
+        mini_batches_total=sum(r.mini_batches_total for r in parallel),
+        mini_batches_succeeded=sum(r.mini_batches_succeeded for r in parallel),
+        mini_batches_failed=sum(r.mini_batches_failed for r in parallel),
+        items_total=sum(r.items_total for r in parallel),
+        items_succeeded=sum(r.items_succeeded for r in parallel),
+        items_failed=sum(r.items_failed for r in parallel),
+        attempts=sum(r.attempts for r in parallel),
+        started=started,
+        finished=time.time(),
+        reused=bool(results) and all(r.reused for r in results.values()),
+        steps=dict(results),
+    )
+
+
+def run_other_job(job: Any, **kwargs: Any) -> PipelineResult:
+    """:func:`dask_parallel.run` for what is not a parallel job: a pipeline, or a command
+    (run as a one-step pipeline)."""
+    if isinstance(job, Command):
+        name = job.name or "command"
+        job = PipelineJob(name=name, jobs={name: job}, source_dir=job.source_dir)
+    if not isinstance(job, PipelineJob):
+        raise JobValidationError(
+            "run() needs a parallel job (parallel_run_function), a command (command) or a pipeline "
+            f"(@pipeline or a type: pipeline file) (got {type(job).__name__})."
+        )
+    return run_pipeline(job, **kwargs)
