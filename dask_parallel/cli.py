@@ -1,8 +1,17 @@
 """``dask-parallel``: run Azure ML parallel job files from scripts and schedulers.
 
-Exit codes: 0 the job completed, 1 it failed, 2 the job file or arguments are invalid,
-130 canceled (Ctrl-C or SIGTERM). Heavy modules are imported only when a command runs,
-so ``--help`` is instant.
+Exit codes (stable, documented in docs/cli.md):
+
+    0    the job completed (``status``/``logs``/``validate``: the command worked)
+    1    the job failed, or the cluster could not be reached
+    2    the job file, a ``--set`` or another argument is invalid; nothing ran
+    130  canceled by Ctrl-C or SIGTERM; the run directory keeps what finished
+
+Errors go to stderr as one paragraph. Heavy modules (Dask, distributed, pandas) are
+imported only inside the commands, so ``--help`` is instant.
+
+To add a command, write ``def _name(args) -> int`` and decorate it with
+``@command("name", "one-line help", arguments_function)``.
 """
 
 from __future__ import annotations
@@ -13,29 +22,39 @@ import os
 import signal
 import sys
 import textwrap
+from collections.abc import Callable
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELED = 0, 1, 2, 130
+
+Handler = Callable[[argparse.Namespace], int]
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
+
+
+def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]):
+    """Register a subcommand: its help line, a function adding its arguments, its handler."""
+
+    def register(handler: Handler) -> Handler:
+        _COMMANDS[name] = (help, arguments, handler)
+        return handler
+
+    return register
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dask-parallel",
         description="Run Azure ML parallel jobs (CLI v2 YAML, type: parallel) on a Dask cluster.",
-        epilog="Exit codes: 0 completed, 1 failed, 2 invalid job file or arguments, 130 canceled.",
+        epilog="Exit codes: 0 completed, 1 failed, 2 invalid job file or arguments, 130 canceled "
+        "(Ctrl-C or SIGTERM). Settings: dask-parallel.* in Dask's configuration (see docs/configuration.md).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = commands.add_parser("run", help="run a job file and wait for it")
-    run.add_argument("job_file", metavar="JOB.yml")
-    run.add_argument("--run-dir", help="folder for logs, ledger and unnamed outputs (new by default)")
-    run.add_argument("--scheduler", help="address of an existing Dask scheduler (tcp://host:8786)")
-    run.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    validate = commands.add_parser("validate", help="check a job file without running it")
-    validate.add_argument("job_file", metavar="JOB.yml")
+    for name, (help, arguments, _) in _COMMANDS.items():
+        arguments(commands.add_parser(name, help=help, description=help[:1].upper() + help[1:] + "."))
     return parser
 
 
-def _say_error(message: str) -> None:
+def say_error(message: str) -> None:
+    """Print ``message`` on stderr as one wrapped paragraph."""
     print(
         textwrap.fill(f"error: {message}", width=100, break_long_words=False, break_on_hyphens=False),
         file=sys.stderr,
@@ -52,53 +71,102 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_INVALID
-    from .errors import JobValidationError
-
-    try:
-        if args.command == "validate":
-            return _validate(args)
-        return _run(args)
-    except JobValidationError as exc:
-        _say_error(str(exc))
-        return EXIT_INVALID
-    except KeyboardInterrupt:
-        _say_error("canceled; the run directory keeps what finished.")
-        return EXIT_CANCELED
-
-
-def _validate(args) -> int:
-    from .api import new_run_dir
-    from .inputs import plan_input
-    from .job_yaml import load_job
-    from .spec import build_job_spec
-
-    job = load_job(args.job_file)
-    spec = build_job_spec(job, base_dir=job.source_dir, run_dir=new_run_dir(job.name or "parallel_job"))
-    plan = plan_input(spec)
-    print(
-        f"{args.job_file}: valid. {len(plan.mini_batches)} mini-batches of {plan.kind} input "
-        f"{spec.major_input.uri}; {spec.total_processes} worker processes; "
-        f"{'append_row to ' + spec.append_row_uri if spec.append_row_uri else 'summary_only'}."
-    )
-    return EXIT_COMPLETED
-
-
-def _run(args) -> int:
-    from .api import run
-    from .job_yaml import load_job
-
-    job = load_job(args.job_file)
-    show_progress = not args.quiet and not args.json and sys.stderr.isatty()
+    _, _, handler = _COMMANDS[args.command]
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = run(
-            job,
-            client=args.scheduler,
-            run_dir=os.path.abspath(args.run_dir) if args.run_dir else None,
-            show_progress=show_progress,
-        )
+        return handler(args)
+    except KeyboardInterrupt:
+        say_error("canceled; the run directory keeps what finished.")
+        return EXIT_CANCELED
+    except Exception as exc:  # noqa: BLE001 - every error ends as one paragraph and an exit code
+        return _report(exc, args)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _report(exc: Exception, args: argparse.Namespace) -> int:
+    from .errors import DaskParallelError, JobCanceledError
+    from .rundir import NotARunDirectory
+
+    if isinstance(exc, JobCanceledError):
+        say_error(str(exc))
+        return EXIT_CANCELED
+    if isinstance(exc, (DaskParallelError, NotARunDirectory)):
+        code, message = EXIT_INVALID, str(exc)
+        if getattr(args, "set", None):
+            message += f" (--set given: {'; '.join(args.set)})"
+    elif isinstance(exc, OSError):
+        code, message = EXIT_FAILED, str(exc)
+    else:
+        if os.environ.get("DASK_PARALLEL_TRACEBACK"):
+            raise exc
+        code = EXIT_FAILED
+        message = (
+            f"unexpected {type(exc).__name__}: {exc}. This is likely a bug in dask_parallel; "
+            "run again with DASK_PARALLEL_TRACEBACK=1 to see the traceback and include it in a report."
+        )
+    if getattr(args, "json", False):
+        print(json.dumps({"status": "Invalid" if code == EXIT_INVALID else "Failed", "error": message}))
+    say_error(message)
+    return code
+
+
+# -- run ------------------------------------------------------------------------------
+def _job_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job_file", metavar="JOB.yml", help="an Azure ML CLI v2 job file (type: parallel)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a setting of the job file before it is validated, e.g. --set mini_batch_size=1mb "
+        "--set inputs.data.path=./other (repeatable; relative paths resolve against the current directory)",
+    )
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    _job_arguments(parser)
+    parser.add_argument(
+        "--run-dir",
+        help="folder for logs, ledger and unnamed outputs (a new one under the run root by default)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (tcp://host:8786, tls://... with Dask's security "
+        "settings); by default the cluster from dask-parallel.cluster, else a local one",
+    )
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar, no progress lines, no dashboard link"
+    )
+
+
+def _progress_style(args: argparse.Namespace) -> str | None:
+    """``None`` for no progress; "bar" in a terminal; "log" (a line a minute) otherwise."""
+    if args.quiet:
+        return None
+    return "bar" if sys.stderr.isatty() else "log"
+
+
+@command("run", "run a job file and wait for it", _run_arguments)
+def _run(args: argparse.Namespace) -> int:
+    import dask.config
+
+    from .api import new_run_dir, run
+    from .job_yaml import load_job
+
+    job = load_job(args.job_file, overrides=args.set)
+    run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
+    style = _progress_style(args)
+    try:
+        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+            result = run(job, client=args.scheduler, run_dir=run_dir, show_progress=style is not None)
+    except KeyboardInterrupt:
+        if args.json:
+            _print_run_dir_json(run_dir)
+        raise
+    _save_timeline(result.run_dir)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -108,6 +176,110 @@ def _run(args) -> int:
     if result.status == "Canceled":
         return EXIT_CANCELED
     return EXIT_FAILED
+
+
+def _print_run_dir_json(run_dir: str) -> None:
+    from .rundir import NotARunDirectory, read_status
+
+    try:
+        print(json.dumps(read_status(run_dir).to_dict(), indent=2, default=str))
+    except NotARunDirectory:
+        print(json.dumps({"status": "Canceled", "run_dir": run_dir, "error": "canceled before it started"}))
+
+
+def _save_timeline(run_dir: str) -> None:
+    """Write logs/job_timeline.png; a job's result never depends on the picture."""
+    try:
+        from .plotting import save_timeline
+
+        save_timeline(run_dir)
+    except Exception as exc:  # noqa: BLE001 - e.g. matplotlib missing: say so, go on
+        print(f"note: no timeline picture ({type(exc).__name__}: {exc})", file=sys.stderr)
+
+
+# -- validate -------------------------------------------------------------------------
+@command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
+def _validate(args: argparse.Namespace) -> int:
+    from .api import new_run_dir
+    from .inputs import plan_input
+    from .job_yaml import load_job
+    from .spec import build_job_spec
+
+    job = load_job(args.job_file, overrides=args.set)
+    # Nothing is written: the run directory is only named, for outputs that have no path.
+    spec = build_job_spec(job, base_dir=job.source_dir, run_dir=new_run_dir(job.name or "parallel_job"))
+    plan = plan_input(spec)
+    output = f"append_row to {spec.append_row_uri}" if spec.append_row_uri else "summary_only"
+    print(
+        f"{args.job_file}: valid. {len(plan.mini_batches)} mini-batches of {plan.kind} input "
+        f"{spec.major_input.uri}; {spec.total_processes} worker processes; {output}."
+    )
+    return EXIT_COMPLETED
+
+
+# -- status and logs --------------------------------------------------------------------
+def _run_dir_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory `dask-parallel run` printed")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+
+
+@command("status", "show the status and progress of a running or finished job", _run_dir_arguments)
+def _status(args: argparse.Namespace) -> int:
+    from .rundir import read_status
+
+    status = read_status(args.run_dir)
+    print(json.dumps(status.to_dict(), indent=2, default=str) if args.json else status)
+    return EXIT_COMPLETED
+
+
+def _logs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory `dask-parallel run` printed")
+    parser.add_argument("--errors", type=int, default=10, help="how many failed attempts to list (10)")
+
+
+@command("logs", "show a job's result, its errors and which log files to read", _logs_arguments)
+def _logs(args: argparse.Namespace) -> int:
+    from .rundir import describe_logs
+
+    print(describe_logs(args.run_dir, max_errors=args.errors))
+    return EXIT_COMPLETED
+
+
+# -- resume -----------------------------------------------------------------------------
+def _resume_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory of the job to continue")
+    parser.add_argument(
+        "--job",
+        metavar="JOB.yml",
+        help="resume with this (edited) job file instead of the settings stored in RUN_DIR",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run afresh in RUN_DIR even though the input or settings changed",
+    )
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@command("resume", "continue a failed, canceled or interrupted job, keeping finished work", _resume_arguments)
+def _resume(args: argparse.Namespace) -> int:
+    import dask.config
+
+    from .job_yaml import load_job
+    from .resume import resume
+
+    job = load_job(args.job) if args.job else None
+    style = _progress_style(args)
+    with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+        result = resume(
+            args.run_dir, client=args.scheduler, job=job, force=args.force, show_progress=style is not None
+        )
+    print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else result)
+    if result.status == "Completed":
+        return EXIT_COMPLETED
+    return EXIT_CANCELED if result.status == "Canceled" else EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

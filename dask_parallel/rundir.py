@@ -1,0 +1,278 @@
+"""Read a run directory: a job's status and progress, and where its logs are.
+
+Works on a running job (another process is writing the ledger) and on a finished one;
+used by ``dask-parallel status`` and ``dask-parallel logs``. Only the standard library is
+imported here, so those commands start instantly.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import glob
+import json
+import os
+import time
+from typing import Any
+
+REPORT = os.path.join("logs", "sys", "job_report", "processed_mini-batches.csv")
+TIMELINE = os.path.join("logs", "job_timeline.png")
+STALE_AFTER = 600.0
+
+
+class NotARunDirectory(ValueError):
+    """The folder holds no job.json: it is not (or not yet) a dask_parallel run directory."""
+
+
+@dataclasses.dataclass
+class RunStatus:
+    """What a run directory says about its job, at the moment it was read."""
+
+    run_dir: str
+    name: str
+    status: str
+    reason: str | None
+    mini_batches_total: int
+    mini_batches_succeeded: int = 0
+    mini_batches_failed: int = 0
+    attempts: int = 0
+    retries: int = 0
+    items_succeeded: int = 0
+    items_failed: int = 0
+    started: float | None = None
+    last_update: float | None = None
+    finished: float | None = None
+
+    @property
+    def done(self) -> int:
+        return self.mini_batches_succeeded + self.mini_batches_failed
+
+    @property
+    def running(self) -> bool:
+        return self.status == "Running"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["mini_batches_done"] = self.done
+        return data
+
+    def __str__(self) -> str:
+        now = time.time()
+        status = self.status
+        if self.running and self.last_update is not None:
+            idle = now - self.last_update
+            status += f" (last update {_duration(idle)} ago)"
+            if idle > STALE_AFTER:
+                status += "; no news for a while: the job may have stopped without a result"
+        rows = [("run", self.run_dir), ("job", self.name), ("status", status)]
+        if self.reason:
+            rows.append(("reason", self.reason))
+        percent = 100 * self.done / self.mini_batches_total if self.mini_batches_total else 100.0
+        rows += [
+            (
+                "mini-batches",
+                f"{self.done} of {self.mini_batches_total} done ({percent:.0f}%): "
+                f"{self.mini_batches_succeeded} succeeded, {self.mini_batches_failed} failed",
+            ),
+            ("attempts", f"{self.attempts} ({self.retries} retried)"),
+            ("items", f"{self.items_succeeded} succeeded, {self.items_failed} failed"),
+        ]
+        if self.started is not None:
+            end = self.finished or (now if self.running else self.last_update) or self.started
+            rows.append(("started", f"{_clock(self.started)}, {_duration(end - self.started)} elapsed"))
+            if self.running and 0 < self.done < self.mini_batches_total:
+                left = (end - self.started) / self.done * (self.mini_batches_total - self.done)
+                rows.append(("time left", f"about {_duration(left)}"))
+        width = max(len(key) for key, _ in rows)
+        return "\n".join(f"{key.ljust(width)}  {value}" for key, value in rows)
+
+
+def _clock(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return str(dt.timedelta(seconds=round(seconds)))
+
+
+def _ledger(run_dir: str) -> list[dict[str, Any]]:
+    records = []
+    try:
+        with open(os.path.join(run_dir, "ledger.jsonl"), encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:  # a line being written right now
+                    continue
+    except FileNotFoundError:
+        pass
+    return records
+
+
+def read_status(run_dir: str) -> RunStatus:
+    """Status and progress of the job in ``run_dir``, from job.json, ledger.jsonl and logs/."""
+    run_dir = os.path.abspath(run_dir)
+    job_file = os.path.join(run_dir, "job.json")
+    try:
+        with open(job_file, encoding="utf-8") as handle:
+            job = json.load(handle)
+    except FileNotFoundError:
+        raise NotARunDirectory(
+            f"{run_dir} is not a dask_parallel run directory: it has no job.json. Give the folder "
+            "that `dask-parallel run` printed (under dask-parallel-runs/ by default)."
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise NotARunDirectory(f"{job_file} is not valid JSON ({exc}); the run directory is damaged.")
+    spec = job.get("spec") or {}
+    status = RunStatus(
+        run_dir=run_dir,
+        name=str(spec.get("name") or os.path.basename(run_dir)),
+        status="Running",
+        reason=None,
+        mini_batches_total=int(job.get("mini_batches") or 0),
+        started=os.path.getmtime(job_file),
+    )
+    finals: dict[str, dict[str, Any]] = {}
+    ended: dict[str, Any] | None = None
+    for record in _ledger(run_dir):
+        event = record.get("event")
+        status.last_update = record.get("time", status.last_update)
+        if event == "attempt":
+            status.attempts += 1
+            status.retries += record.get("action") == "retry"
+            ended = None
+        elif event == "final":
+            finals[str(record.get("mb"))] = record
+            ended = None
+        elif event == "job":
+            ended = record
+        else:  # any other event (a resume, for one) means the job is running again
+            ended = None
+    for final in finals.values():
+        total = final.get("total_items") or 0
+        succeeded = final.get("succeeded_items") or 0
+        status.items_succeeded += succeeded
+        status.items_failed += max(0, total - succeeded)
+        if final.get("status") == "succeeded":
+            status.mini_batches_succeeded += 1
+        else:
+            status.mini_batches_failed += 1
+    if ended is not None:
+        status.status = str(ended.get("status") or "Failed")
+        status.reason = ended.get("reason")
+        status.finished = ended.get("time")
+    return status
+
+
+@dataclasses.dataclass
+class Attempt:
+    """One row of processed_mini-batches.csv, with its start time as a number."""
+
+    mini_batch_id: str
+    index: int
+    attempt: int
+    result: str
+    worker: str
+    start: float
+    elapsed: float
+    total_items: int | None
+    failed_items: int | None
+    error: str
+
+
+def read_attempts(run_dir: str) -> list[Attempt]:
+    """Every mini-batch attempt of the run, from logs/sys/job_report/processed_mini-batches.csv.
+
+    The report's start times have whole seconds; where the ledger has the exact start time
+    of an attempt, that is used instead.
+    """
+    path = os.path.join(run_dir, REPORT)
+    if not os.path.exists(path):
+        return []
+    exact = {
+        (r.get("mini_batch_id"), r.get("attempt")): r.get("start_time")
+        for r in _ledger(run_dir)
+        if r.get("event") == "attempt"
+    }
+    attempts = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                number = int(row["attempt"])
+                start = exact.get((row["mini_batch_id"], number))
+                if not start:
+                    stamp = row.get("start_time") or ""
+                    start = (
+                        dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+                        .replace(tzinfo=dt.timezone.utc)
+                        .timestamp()
+                        if stamp
+                        else None
+                    )
+                attempts.append(
+                    Attempt(
+                        mini_batch_id=row["mini_batch_id"],
+                        index=int(row["mini_batch_index"]),
+                        attempt=number,
+                        result=row["result"],
+                        worker=(
+                            f"node {row['node_id']} / {row['process_name']}"
+                            if row.get("process_name")
+                            else "lost process"
+                        ),
+                        start=float(start) if start else float("nan"),
+                        elapsed=float(row.get("elapsed_seconds") or 0.0),
+                        total_items=int(row["total_items"]) if row.get("total_items") else None,
+                        failed_items=int(row["failed_items"]) if row.get("failed_items") else None,
+                        error=row.get("error") or "",
+                    )
+                )
+            except (KeyError, ValueError):  # a row being written right now
+                continue
+    return attempts
+
+
+def describe_logs(run_dir: str, max_errors: int = 10) -> str:
+    """The job's result, its errors and where to look next, as text for a terminal."""
+    status = read_status(run_dir)
+    logs = os.path.join(status.run_dir, "logs")
+    parts = [str(status)]
+    result_file = os.path.join(logs, "job_result.txt")
+    if os.path.exists(result_file):
+        with open(result_file, encoding="utf-8") as handle:
+            parts.append("== logs/job_result.txt ==\n" + handle.read().rstrip())
+    else:
+        parts.append("The job has not written logs/job_result.txt yet: it is running or it stopped early.")
+    failed = [a for a in read_attempts(status.run_dir) if a.result != "succeeded"]
+    if failed:
+        lines = [
+            f"mini-batch {a.index} attempt {a.attempt} on {a.worker}: {a.result}: {a.error or 'no message'}"
+            for a in failed[-max_errors:]
+        ]
+        more = f" (last {max_errors} of {len(failed)})" if len(failed) > max_errors else ""
+        parts.append(f"== attempts that did not succeed{more} ==\n" + "\n".join(lines))
+    where = [
+        ("logs/job_error.txt", "the entry script's errors, with tracebacks"),
+        ("logs/user/error", "full tracebacks per worker process"),
+        ("logs/user/stdout", "print() and logging output of the entry script"),
+        ("logs/user/stderr", "stderr of the entry script"),
+        ("logs/sys/master_role.txt", "what the driver decided: retries, aborts"),
+        (REPORT, "one row per mini-batch attempt"),
+        (TIMELINE, "a picture of every attempt per worker process"),
+    ]
+    lines = []
+    for relative, what in where:
+        path = os.path.join(status.run_dir, relative)
+        if os.path.isdir(path):
+            files = [f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f)]
+            if any(os.path.getsize(f) for f in files):
+                lines.append(f"{path}/  {what}")
+        elif os.path.exists(path):
+            lines.append(f"{path}  {what}")
+    if lines:
+        parts.append("== where to look ==\n" + "\n".join(lines))
+    return "\n\n".join(parts)
