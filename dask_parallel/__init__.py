@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AssetTypes": "entities",
+    "Command": "commands",
     "DaskParallelError": "errors",
     "EntryScriptError": "errors",
     "Input": "entities",
@@ -25,11 +26,15 @@ _EXPORTS = {
     "MLTableError": "errors",
     "Output": "entities",
     "Parallel": "parallel",
+    "PipelineJob": "pipelines",
+    "PipelineResult": "pipelines",
     "ResumeError": "errors",
     "RetrySettings": "entities",
     "RunFunction": "entities",
+    "command": "commands",
     "load_job": "job_yaml",
     "parallel_run_function": "parallel",
+    "pipeline": "pipelines",
     "run": "api",
 }
 

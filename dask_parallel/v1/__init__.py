@@ -1,0 +1,36 @@
+"""The SDK v1 names (``azureml.pipeline.steps`` / ``azureml.core``) running on the v2 engine.
+
+``from dask_parallel.v1 import ParallelRunConfig, ParallelRunStep, ...`` replaces the
+azureml imports; everything translates to v2 objects (:meth:`ParallelRunStep.to_v2`).
+A ``workspace`` argument is accepted wherever v1 takes one, and not needed.
+"""
+
+from .config import Environment, ParallelRunConfig
+from .data import (
+    Dataset,
+    DatasetConsumptionConfig,
+    FileDataset,
+    OutputFileDatasetConfig,
+    PipelineData,
+    TabularDataset,
+)
+from .parameters import PipelineParameter
+from .pipeline import ActivityFailedException, Experiment, Pipeline, PipelineRun
+from .step import ParallelRunStep
+
+__all__ = [
+    "ActivityFailedException",
+    "Dataset",
+    "DatasetConsumptionConfig",
+    "Environment",
+    "Experiment",
+    "FileDataset",
+    "OutputFileDatasetConfig",
+    "ParallelRunConfig",
+    "ParallelRunStep",
+    "Pipeline",
+    "PipelineData",
+    "PipelineParameter",
+    "PipelineRun",
+    "TabularDataset",
+]
