@@ -142,9 +142,9 @@ def _draw_durations(axes: Any, attempts: list[Attempt]) -> None:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def save_timeline(run_dir: str, path: str | None = None) -> str:
+def save_timeline(run_dir: str, path: str | None = None, figure: Any = None) -> str:
     """Write the run's picture as a PNG (``logs/job_timeline.png`` by default); return its path."""
     target = path or os.path.join(run_dir, TIMELINE)
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    timeline_figure(run_dir).savefig(target, dpi=100)
+    (figure or timeline_figure(run_dir)).savefig(target, dpi=100)
     return target
