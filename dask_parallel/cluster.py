@@ -24,6 +24,8 @@ from .errors import JobValidationError
 
 logger = logging.getLogger(__name__)
 
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
+
 
 @contextlib.contextmanager
 def connect(client: Client | str | None, n_workers: int) -> Iterator[Client]:
@@ -76,10 +78,11 @@ def _create_cluster(n_workers: int) -> Any:
     kwargs = dict(config.get("cluster.kwargs") or {})
     try:
         cluster = cls(**kwargs)
-    except TypeError as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to start is reported the same way
         raise JobValidationError(
-            f"dask-parallel.cluster.kwargs do not fit {name}: {exc}. Fix them in your Dask configuration "
-            "(for example conf/clusters/*.yaml copied to ~/.config/dask/)."
+            f"could not create the cluster {name} with dask-parallel.cluster.kwargs {kwargs}: "
+            f"{type(exc).__name__}: {exc}. Fix the keyword arguments in your Dask configuration "
+            "(for example a file from conf/clusters/ copied to ~/.config/dask/)."
         ) from None
     logger.info("created %s; scaling to %d workers", name, n_workers)
     cluster.scale(n_workers)
@@ -102,8 +105,10 @@ def _import_cluster_class(name: str) -> type:
 
 def _local_cluster(n_workers: int) -> LocalCluster:
     configured = config.get("local-cluster.n-workers")
-    # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure.
-    with dask.config.set({"distributed.worker.daemon": False}):
+    # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure; and
+    # with no allowed failures Dask never re-runs a task whose worker died behind our back:
+    # the driver decides every retry and counts every attempt.
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
         return LocalCluster(
             n_workers=int(configured) if configured else n_workers,
             threads_per_worker=1,
