@@ -32,6 +32,7 @@ _EXPORTS = {
     "RetrySettings": "entities",
     "RunFunction": "entities",
     "command": "commands",
+    "load_component": "pipelines.loader",
     "load_job": "job_yaml",
     "parallel_run_function": "parallel",
     "pipeline": "pipelines",

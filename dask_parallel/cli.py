@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
     import dask.config
 
     from .api import new_run_dir, run
-    from .job_yaml import load_job
+    from .pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
 
     job = load_job(args.job_file, overrides=args.set)
     run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
@@ -166,7 +166,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             _print_run_dir_json(run_dir)
         raise
-    _save_timeline(result.run_dir)
+    if not hasattr(result, "steps"):  # pipelines keep one run folder per step
+        _save_timeline(result.run_dir)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -202,10 +203,14 @@ def _save_timeline(run_dir: str) -> None:
 def _validate(args: argparse.Namespace) -> int:
     from .api import new_run_dir
     from .inputs import plan_input
-    from .job_yaml import load_job
+    from .pipelines import PipelineJob, validate_pipeline
+    from .pipelines.loader import load_any as load_job
     from .spec import build_job_spec
 
     job = load_job(args.job_file, overrides=args.set)
+    if isinstance(job, PipelineJob):
+        print(f"{args.job_file}: valid pipeline; steps in order: {', '.join(validate_pipeline(job))}.")
+        return EXIT_COMPLETED
     # Nothing is written: the run directory is only named, for outputs that have no path.
     spec = build_job_spec(job, base_dir=job.source_dir, run_dir=new_run_dir(job.name or "parallel_job"))
     plan = plan_input(spec)
@@ -280,6 +285,38 @@ def _resume(args: argparse.Namespace) -> int:
     if result.status == "Completed":
         return EXIT_COMPLETED
     return EXIT_CANCELED if result.status == "Canceled" else EXIT_FAILED
+
+
+# -- upgrade (SDK v1 -> v2) ---------------------------------------------------------------
+def _upgrade_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config_file", metavar="CONFIG.yml", help="a v1 ParallelRunConfig.save_to_yaml file")
+    parser.add_argument("--input-data", required=True, help="the data the step splits (files or a folder)")
+    parser.add_argument("--tabular", action="store_true", help="the input is delimited files read as a table")
+    parser.add_argument("--output", help="output folder of the step (under the run directory by default)")
+    parser.add_argument("--name", default="parallel-run-step", help="the v1 step name")
+    parser.add_argument("-o", "--write", metavar="JOB.yml", help="write the v2 job here instead of stdout")
+
+
+@command("upgrade", "turn a v1 ParallelRunConfig YAML into a v2 type: parallel job YAML", _upgrade_arguments)
+def _upgrade(args: argparse.Namespace) -> int:
+    from .upgrade import upgrade_config_file
+
+    target = os.path.dirname(os.path.abspath(args.write)) if args.write else os.getcwd()
+    text = upgrade_config_file(
+        args.config_file,
+        input_data=args.input_data,
+        input_type="tabular" if args.tabular else "files",
+        name=args.name,
+        output=args.output,
+        target_dir=target,
+    )
+    if args.write:
+        with open(args.write, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"wrote {args.write}; run it with: dask-parallel run {args.write}")
+    else:
+        print(text, end="")
+    return EXIT_COMPLETED
 
 
 if __name__ == "__main__":  # pragma: no cover
