@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from .mltable import Block
+from .mltable import Block, BlockGroup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +21,7 @@ class MiniBatch:
     index: int
     id: str
     files: tuple[str, ...] = ()
-    block: Block | None = None
+    block: Block | BlockGroup | None = None
     partition_key_value: dict[str, Any] | None = None
 
     @property
@@ -41,10 +41,7 @@ class MiniBatch:
             if len(self.files) == 1:
                 return self.files[0]
             return f"{self.files[0]} .. {self.files[-1]} ({len(self.files)} files)"
-        if self.block.row_groups is not None:
-            groups = self.block.row_groups
-            return f"{self.block.path} row groups {groups[0]}-{groups[-1]}"
-        return f"{self.block.path} bytes {self.block.start}-{self.block.end}"
+        return self.block.describe()
 
 
 def _digest(*parts: Any) -> str:
@@ -69,9 +66,30 @@ def file_mini_batches(files: Sequence[str], files_per_mini_batch: int) -> list[M
     return batches
 
 
-def block_mini_batches(blocks: Sequence[Block]) -> list[MiniBatch]:
-    """One mini-batch per table block."""
+def block_mini_batches(
+    blocks: Sequence[Block | BlockGroup], key_values: Sequence[dict[str, Any] | None] | None = None
+) -> list[MiniBatch]:
+    """One mini-batch per table block (or block group, with its partition key values)."""
+    values = list(key_values) if key_values is not None else [None] * len(blocks)
     return [
-        MiniBatch(index=index, id=f"mb{index:06d}-{_digest('block', block)}", block=block)
-        for index, block in enumerate(blocks)
+        MiniBatch(
+            index=index,
+            id=f"mb{index:06d}-{_digest('block', block)}",
+            block=block,
+            partition_key_value=value,
+        )
+        for index, (block, value) in enumerate(zip(blocks, values))
+    ]
+
+
+def keyed_file_mini_batches(groups: Sequence[tuple[tuple[str, ...], dict[str, Any]]]) -> list[MiniBatch]:
+    """One mini-batch per partition-key combination of a file list: its files and its key values."""
+    return [
+        MiniBatch(
+            index=index,
+            id=f"mb{index:06d}-{_digest('files', files, sorted(value.items()))}",
+            files=tuple(files),
+            partition_key_value=dict(value),
+        )
+        for index, (files, value) in enumerate(groups)
     ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from . import mltable
-from .batching import MiniBatch, block_mini_batches, file_mini_batches
+from .batching import MiniBatch, block_mini_batches, file_mini_batches, keyed_file_mini_batches
 from .errors import InputError, MLTableError
-from .mltable import TableReader
+from .mltable import TableReader, resolve_datastore
 from .paths import filesystem, is_remote
 from .sizes import DEFAULT_BYTES_PER_MINI_BATCH, DEFAULT_FILES_PER_MINI_BATCH
 from .spec import JobSpec
@@ -48,40 +48,28 @@ def plan_input(spec: JobSpec) -> InputPlan:
     """List the major input and divide it into mini-batches (no data is read)."""
     source = spec.major_input
     where = f"inputs.{source.name}"
-    if spec.partition_keys:
+    try:
+        uri = resolve_datastore(source.uri)
+    except MLTableError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    if spec.partition_keys and source.type != "mltable":
         raise InputError(
-            f"partition_keys {list(spec.partition_keys)} need an MLTable with "
-            "extract_columns_from_partition_format, which this version cannot read yet; "
-            "remove partition_keys to divide by mini_batch_size."
+            f"{where}: partition_keys {list(spec.partition_keys)} need an MLTable input whose "
+            "transformations include extract_columns_from_partition_format (got a "
+            f"{source.type} input); declare the input as Input(type='mltable', path=...)."
         )
     if source.type == "uri_file":
-        fs, path = filesystem(source.uri)
+        fs, path = filesystem(uri)
         if not fs.isfile(path):
             raise InputError(
                 f"{where}: {source.uri!r} is not a file; declare the input as type='uri_folder' for a folder."
             )
-        files = [source.uri]
-        fingerprint = ((source.uri, fs.size(path)),)
+        files = [uri]
+        fingerprint = ((uri, fs.size(path)),)
     elif source.type == "uri_folder":
-        files, fingerprint = list_folder(source.uri, where)
+        files, fingerprint = list_folder(uri, where)
     else:
-        try:
-            table = mltable.load(source.uri)
-            files = table.files()
-        except MLTableError as exc:
-            raise MLTableError(f"{where}: {exc}") from None
-        fingerprint = tuple((f, None) for f in files)
-        if table.is_tabular:
-            try:
-                reader = table.reader(files)
-                size = spec.mini_batch_size or DEFAULT_BYTES_PER_MINI_BATCH
-                blocks = table.blocks(files, reader, size)
-            except MLTableError as exc:
-                raise MLTableError(f"{where}: {exc}") from None
-            fingerprint = tuple((b.path, b.start, b.end, b.row_groups) for b in blocks)
-            if not blocks:
-                raise InputError(f"{where}: the MLTable at {source.uri!r} holds no rows to process.")
-            return InputPlan("tabular", tuple(block_mini_batches(blocks)), reader, fingerprint)
+        return _plan_mltable(spec, uri, where)
     if not files:
         raise InputError(
             f"{where}: {source.uri!r} holds no files, so there is nothing to process. "
@@ -89,3 +77,32 @@ def plan_input(spec: JobSpec) -> InputPlan:
         )
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
     return InputPlan("files", tuple(file_mini_batches(files, size)), None, fingerprint)
+
+
+def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
+    """An MLTable input: DataFrame blocks (tabular) or files, by size or by partition keys."""
+    keys = list(spec.partition_keys) if spec.partition_keys else None
+    try:
+        table = mltable.load(uri)
+        size = spec.mini_batch_size or DEFAULT_BYTES_PER_MINI_BATCH
+        plan = table.plan(size, keys)
+    except MLTableError as exc:
+        raise MLTableError(f"{where}: {exc}") from None
+    if plan.kind == "tabular":
+        if not plan.units:
+            raise InputError(f"{where}: the MLTable at {spec.major_input.uri!r} holds no rows to process.")
+        batches = block_mini_batches(
+            [u.block for u in plan.units], [u.partition_key_value for u in plan.units]
+        )
+        return InputPlan("tabular", tuple(batches), plan.reader, plan.fingerprint)
+    files = [f for unit in plan.units for f in unit.files]
+    if not files:
+        raise InputError(
+            f"{where}: the MLTable at {spec.major_input.uri!r} names no files, so there is nothing "
+            "to process."
+        )
+    if keys:
+        groups = [(u.files, u.partition_key_value or {}) for u in plan.units]
+        return InputPlan("files", tuple(keyed_file_mini_batches(groups)), None, plan.fingerprint)
+    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
+    return InputPlan("files", tuple(file_mini_batches(files, size)), None, plan.fingerprint)
