@@ -109,7 +109,8 @@ def test_missing_step_output(tmp_path, parts):
     job = load_pipeline(_yaml(tmp_path, body))
     with pytest.raises(
         dp.JobValidationError,
-        match=r"jobs\.b\.inputs\.x binds jobs\.a\.outputs\.nope, which step 'a' does not declare; its outputs are: o",
+        match=r"jobs\.b\.inputs\.x binds jobs\.a\.outputs\.nope, which step 'a' does not declare; "
+        r"its outputs are: o",
     ):
         validate_pipeline(job)
 

@@ -52,8 +52,8 @@ def config(**changes):
         ({"allowed_failed_percent": 101}, "allowed_failed_percent '101' is not between 0 and 100."),
         (
             {"mini_batch_size": "5", "partition_keys": ["a"]},
-            "Parameters mini_batch_size and partition_keys are mutually exclusive, because they specify different "
-            "ways to partition the input datasets into mini-batches.",
+            "Parameters mini_batch_size and partition_keys are mutually exclusive, because they specify "
+            "different ways to partition the input datasets into mini-batches.",
         ),
         ({"mini_batch_size": 1.5}, "Parameter mini_batch_size must be of type int or str."),
         (
