@@ -31,6 +31,22 @@ def _legend_label(result: str) -> str:
     return "succeeded" if result == "succeeded" else result.replace("_", " ")
 
 
+def _show_figures_inline() -> None:
+    """Let Jupyter draw a bare ``Figure`` (one made without pyplot) as a PNG."""
+    from .progress import in_notebook
+
+    if not in_notebook():
+        return
+    from IPython import get_ipython
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    formatter = get_ipython().display_formatter.formatters["image/png"]
+    if Figure in formatter.type_printers:
+        return
+    formatter.for_type(Figure, lambda figure: print_figure(figure, "png", bbox_inches="tight"))
+
+
 def timeline_figure(run_dir: str, title: str | None = None) -> Any:
     """A matplotlib ``Figure`` of the run in ``run_dir``.
 
@@ -42,6 +58,7 @@ def timeline_figure(run_dir: str, title: str | None = None) -> Any:
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
+    _show_figures_inline()
     status = read_status(run_dir)  # raises NotARunDirectory for a folder that is not a run
     attempts = read_attempts(run_dir)
     figure = Figure(figsize=(11, 7), layout="constrained")
