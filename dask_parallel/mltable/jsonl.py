@@ -70,8 +70,8 @@ def _line_by_line(
             rows.append(value)
         offset += len(line)
     try:
-        if schema is None:
-            return pa.Table.from_pylist(rows)
+        if schema is None:  # infer from every row, not only the first
+            return pa.Table.from_struct_array(pa.array(rows)) if rows else pa.table({})
         return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise MLTableError(

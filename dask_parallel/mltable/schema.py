@@ -75,9 +75,13 @@ def widen(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def to_pandas(table: pa.Table):
     """Nullable integer and boolean columns, so every block has the same dtypes."""
+    import numpy as np
     import pandas as pd
 
+    text = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
     mapping = {
+        pa.string(): text,
+        pa.large_string(): text,
         pa.int8(): pd.Int64Dtype(),
         pa.int16(): pd.Int64Dtype(),
         pa.int32(): pd.Int64Dtype(),

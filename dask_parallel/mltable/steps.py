@@ -338,6 +338,8 @@ def _column_type(check: _Checker, value: Any, option: str) -> dict[str, Any]:
                 if overlap:
                     raise check.fail(option, f"true_values and false_values overlap: {overlap}.")
             mismatch = spec.get("mismatch_as", "error")
+            if isinstance(mismatch, bool):  # YAML reads an unquoted true/false as a boolean
+                mismatch = str(mismatch).lower()
             check.choice(f"{option}.mismatch_as", mismatch, ("error", "true", "false"))
             return {
                 "type": "boolean",
