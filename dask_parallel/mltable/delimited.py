@@ -101,14 +101,16 @@ def _override_columns(options: dict[str, Any], names: Sequence[str]) -> set[str]
     return chosen
 
 
-def _infer(found: FoundFile, names: tuple[str, ...], skip: bool, options: dict[str, Any]) -> pa.Schema:
+def _infer(
+    where: str, found: FoundFile, names: tuple[str, ...], skip: bool, options: dict[str, Any]
+) -> pa.Schema:
     inference = options["infer_column_types"]
     if inference is None:
         return pa.schema([(n, pa.string()) for n in names])
     rows = inference["sample_size"] + (1 if skip else 0)
     sample = head(found.uri, rows, options["encoding"])
     block = Block(path=found.uri, start=0, end=len(sample), column_names=names, skip_header=skip)
-    table = _parse(sample, block, options, None, where=found.uri)
+    table = _parse(sample, block, options, None, where=where)
     fields = []
     for field in table.schema:
         kind = field.type
@@ -132,9 +134,9 @@ def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> Forma
     schemas = []
     inferred_for: set[str] = set()
     for found, (names, skip) in zip(files, columns):
-        if set(names) <= inferred_for:
+        if set(names) <= inferred_for and options["header"] != "all_files_different_headers":
             continue
-        schemas.append((found.uri, _infer(found, names, skip, options)))
+        schemas.append((found.uri, _infer(where, found, names, skip, options)))
         inferred_for.update(names)
     schema = unify(where, schemas)
     overrides = _override_columns(options, schema.names)
