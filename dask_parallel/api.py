@@ -248,5 +248,11 @@ def _write_outputs(spec: JobSpec, state: JobState, driver: Driver | None) -> Non
         parts = [driver.winning_parts.get(mb_id) for mb_id in state.mini_batches]
         assemble(parts, spec.append_row_uri, has_header=spec.driver.append_row_dataframe_header)
     for output in spec.outputs.values():
+        if output.type == "mltable":  # describe the folder so that the next step can load it
+            from .mltable import write_output_mltable
+
+            appended = spec.driver.append_row_file_name if spec.append_row_output == output.name else None
+            write_output_mltable(output.local_path, appended, spec.driver.append_row_dataframe_header)
+    for output in spec.outputs.values():
         if output.is_remote and os.path.exists(output.local_path) and any(os.scandir(output.local_path)):
             upload_folder(output.local_path, output.uri)
