@@ -2,6 +2,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Azurite (the Azure Blob emulator) from npm, for the storage tests; started by their fixtures.
+AZURITE := .tools/node_modules/.bin/azurite-blob
 
 .PHONY: run test lint bench clean
 
@@ -11,12 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+$(AZURITE):
+	npm install --no-audit --no-fund --silent --prefix .tools azurite@3
+
 # Run the example job (conf/examples/file_scoring) on a local Dask cluster.
 run: $(STAMP)
 	$(BIN)/dask-parallel run conf/examples/file_scoring/job.yml
 
 # The whole test suite: unit, integration (LocalCluster) and end-to-end (CLI, dask scheduler/worker).
-test: $(STAMP)
+test: $(STAMP) $(AZURITE)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -p no:cacheprovider
 
