@@ -143,8 +143,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _progress_style(args: argparse.Namespace) -> str | None:
-    """``None`` for no progress; "bar" in a terminal; "log" (a line a minute) otherwise."""
-    if args.quiet:
+    """``None`` for no progress (``--quiet``, or ``dask-parallel.progress: false``); "bar" in a
+    terminal; otherwise "log", a line every ``dask-parallel.progress-interval`` seconds."""
+    from . import config
+
+    if getattr(args, "quiet", False) or not config.get("progress", True):
         return None
     return "bar" if sys.stderr.isatty() else "log"
 

@@ -193,3 +193,11 @@ def test_sigterm_cancels_like_ctrl_c(example, tmp_path, env):
     assert data["status"] == "Canceled"
     assert 1 <= data["mini_batches_done"] < data["mini_batches_total"] == 40
     assert (run_dir / "logs" / "job_result.txt").read_text().startswith("Canceled\n")
+
+
+def test_progress_setting_off_silences_the_cli(example, tmp_path, env):
+    env["DASK_DASK_PARALLEL__PROGRESS"] = "False"
+    done = cli("run", "job.yml", "--run-dir", str(tmp_path / "run"), cwd=example, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "mini-batches to process" not in done.stderr and "Dask dashboard" not in done.stderr
+    assert done.stdout.startswith("status ")
