@@ -36,6 +36,7 @@ _EXPORTS = {
     "load_job": "job_yaml",
     "parallel_run_function": "parallel",
     "pipeline": "pipelines",
+    "resume": "resume",
     "run": "api",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -9,13 +10,15 @@ import os
 import shutil
 import time
 import uuid
+from typing import Any
 
 from distributed import Client
 
-from . import config
+from . import config, reuse
 from .cluster import connect, dashboard_link, worker_count
 from .driver import Driver
 from .errors import JobValidationError
+from .fingerprint import resume_identity
 from .inputs import InputPlan, plan_input
 from .journal import Journal
 from .modes import apply_input_modes
@@ -96,9 +99,25 @@ def run(
     job = apply_input_modes(job, base_dir=base, run_dir=target)
     spec = build_job_spec(job, base_dir=base, run_dir=target)
     plan = plan_input(spec)
+    identity = resume_identity(spec, plan.mini_batches)
+    reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
+    if reuse_key is not None:
+        earlier = reuse.lookup(reuse_key)
+        if earlier is not None:
+            logger.warning("reusing the result of the identical earlier run in %s", earlier.run_dir)
+            print(f"Reusing the identical earlier run {earlier.run_dir} (is_deterministic=True).")
+            return earlier
     if show_progress is None:
         show_progress = bool(config.get("progress", True))
-    return execute(spec, plan, client=client, run_dir=target, show_progress=show_progress)
+    return execute(
+        spec,
+        plan,
+        client=client,
+        run_dir=target,
+        show_progress=show_progress,
+        identity=identity,
+        reuse_key=reuse_key,
+    )
 
 
 def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> RuntimeSpec:
@@ -142,21 +161,53 @@ def execute(
     client: Client | str | None,
     run_dir: str,
     show_progress: bool,
+    identity: dict[str, Any] | None = None,
+    restored: dict[str, dict[str, Any]] | None = None,
+    reuse_key: str | None = None,
 ) -> JobResult:
-    """Run an already validated and divided job (used by :func:`run` and resume)."""
+    """Run an already validated and divided job (used by :func:`run` and :func:`resume`).
+
+    ``restored`` maps mini-batch ids to their final ledger records from an earlier run of
+    this run directory: those are not run again.
+    """
     os.makedirs(run_dir, exist_ok=True)
+    lock = os.path.join(run_dir, "run.lock")
+    with open(lock, "w", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")
+    try:
+        return _execute(spec, plan, client, run_dir, show_progress, identity, restored or {}, reuse_key)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(lock)
+
+
+def _execute(
+    spec: JobSpec,
+    plan: InputPlan,
+    client: Client | str | None,
+    run_dir: str,
+    show_progress: bool,
+    identity: dict[str, Any] | None,
+    restored: dict[str, dict[str, Any]],
+    reuse_key: str | None,
+) -> JobResult:
     journal = Journal(run_dir)
     job_id = uuid.uuid4().hex
+    if identity is None:
+        identity = resume_identity(spec, plan.mini_batches)
     journal.write_job(
         {
             "job_id": job_id,
             "spec": dataclasses.asdict(spec),
             "input_kind": plan.kind,
             "mini_batches": len(plan.mini_batches),
+            "identity": identity,
+            "reuse_key": reuse_key,
         }
     )
     journal.log(
         f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input {spec.major_input.uri}"
+        + (f"; {len(restored)} finished in an earlier run and are reused" if restored else "")
     )
     _prepare_outputs(spec)
     runtime = _runtime_spec(spec, plan, run_dir, job_id)
@@ -168,6 +219,15 @@ def execute(
         max_init_failures=2 * spec.total_processes,
     )
     state = JobState([mb.id for mb in plan.mini_batches], policy)
+    for mb_id, record in restored.items():
+        state.restore(
+            mb_id,
+            record["status"],
+            record.get("total_items"),
+            record.get("succeeded_items") or 0,
+            record["attempt"],
+        )
+    pending = [mb for mb in plan.mini_batches if mb.id not in restored]
     started = time.time()
     link = None
     driver: Driver | None = None
@@ -189,12 +249,18 @@ def execute(
                     progress_update_timeout=spec.progress_update_timeout,
                     on_result=progress.update,
                 )
-                driver.run(plan.mini_batches)
+                driver.winning_parts.update(
+                    {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}
+                )
+                driver.run(pending)
     except KeyboardInterrupt:
         state.abort("The job was canceled by the user.", status="Canceled")
         _finish(spec, plan, state, journal, driver, started, link)
         raise
-    return _finish(spec, plan, state, journal, driver, started, link)
+    result = _finish(spec, plan, state, journal, driver, started, link)
+    if reuse_key is not None and result.status == "Completed":
+        reuse.remember(reuse_key, result, spec)
+    return result
 
 
 def _finish(

@@ -2,7 +2,8 @@
 
 Submits mini-batch attempts with a bounded window, turns finished futures into reports
 for the state machine, and does what it decides. Results travel back as small
-:class:`~dask_parallel.runtime.AttemptResult` records; rows stay in part files.
+:class:`~dask_parallel.runtime.AttemptResult` records; rows stay in
+the workers' rows files.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import queue
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from distributed import Client, Future
+from distributed import Client, Future, as_completed
 from distributed.client import FutureCancelledError
 
 from .batching import MiniBatch
 from .journal import Journal
+from .outputs import Part
 from .runtime import AttemptResult, EntryScriptPlugin, RuntimeSpec, classify_lost_attempt, run_mini_batch
 from .state import Action, JobState, Outcome, Report
 
@@ -51,9 +54,11 @@ class Driver:
         self.window = max(1, window)
         self.progress_update_timeout = progress_update_timeout
         self.on_result = on_result
-        self.winning_parts: dict[str, str | None] = {}
+        self.winning_parts: dict[str, Part | None] = {}
         self.errors: list[str] = []
-        self._done: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        # Results are fetched on the client's event loop as each attempt finishes, so the
+        # loop below never waits on a round trip per result.
+        self._completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
         self._inflight: dict[str, tuple[Future, MiniBatch, int]] = {}
 
     # -- submission -------------------------------------------------------------------
@@ -78,7 +83,7 @@ class Driver:
         )
         for token, future, (mb, attempt) in zip(tokens, futures, batch):
             self._inflight[token] = (future, mb, attempt)
-            future.add_done_callback(self._done.put)
+        self._completed.update(futures)
 
     # -- main loop --------------------------------------------------------------------
     def run(self, pending: Sequence[MiniBatch]) -> None:
@@ -101,12 +106,12 @@ class Driver:
                 if not self._inflight:
                     break
                 try:
-                    finished = [self._done.get(timeout=1.0)]
+                    finished = [self._completed.queue.get(timeout=1.0)]
                 except queue.Empty:
                     finished = []
                 while True:
                     try:
-                        finished.append(self._done.get_nowait())
+                        finished.append(self._completed.queue.get_nowait())
                     except queue.Empty:
                         break
                 now = time.monotonic()
@@ -141,21 +146,17 @@ class Driver:
             self._inflight.clear()
 
     # -- results ----------------------------------------------------------------------
-    def _collect(self, futures: list[Future]) -> list[tuple[MiniBatch, int]]:
+    def _collect(self, finished: list[tuple[Future, Any]]) -> list[tuple[MiniBatch, int]]:
         follow_ups = []
-        ready = [f for f in futures if f.key in self._inflight and f.status == "finished"]
-        results: dict[str, AttemptResult] = {}
-        if ready:
-            try:
-                results = dict(zip((f.key for f in ready), self.client.gather(ready, errors="skip")))
-            except Exception:  # noqa: BLE001 - fall back to one by one below
-                results = {}
-        for future in futures:
+        for future, value in finished:
             entry = self._inflight.pop(future.key, None)
             if entry is None:
                 continue
             _, mb, attempt = entry
-            result = results.get(future.key) or self._result_of(future, mb, attempt)
+            if future.status == "finished" and isinstance(value, AttemptResult):
+                result = value
+            else:
+                result = self._lost(future, value, mb, attempt)
             follow_up = self._apply(result, mb)
             if follow_up is not None:
                 follow_ups.append(follow_up)
@@ -163,26 +164,22 @@ class Driver:
                 break
         return follow_ups
 
-    def _result_of(self, future: Future, mb: MiniBatch, attempt: int) -> AttemptResult:
-        token = str(future.key)
-        try:
-            return future.result()
-        except (FutureCancelledError, Exception) as exc:  # noqa: BLE001 - worker lost, or our bug
-            outcome, message = classify_lost_attempt(self.runtime, token)
-            if outcome is Outcome.NOT_STARTED and not _is_worker_loss(exc):
-                outcome, message = (
-                    Outcome.PROCESS_DIED,
-                    f"the attempt failed in Dask: {type(exc).__name__}: {exc}",
-                )
-            return AttemptResult(
-                mini_batch_id=mb.id,
-                index=mb.index,
-                attempt=attempt,
-                outcome=outcome,
-                total_items=mb.known_items,
-                error=message,
-                start_time=time.time(),
-            )
+    def _lost(self, future: Future, value: Any, mb: MiniBatch, attempt: int) -> AttemptResult:
+        """An attempt that returned no result: its worker died, or Dask gave up on it."""
+        exc = value[1] if isinstance(value, tuple) and len(value) == 3 else value
+        outcome, message = classify_lost_attempt(self.runtime, str(future.key))
+        if outcome is Outcome.NOT_STARTED and not _is_worker_loss(exc):
+            outcome = Outcome.PROCESS_DIED
+            message = f"the attempt failed in Dask: {type(exc).__name__}: {exc}"
+        return AttemptResult(
+            mini_batch_id=mb.id,
+            index=mb.index,
+            attempt=attempt,
+            outcome=outcome,
+            total_items=mb.known_items,
+            error=message,
+            start_time=time.time(),
+        )
 
     def _apply(self, result: AttemptResult, mb: MiniBatch) -> tuple[MiniBatch, int] | None:
         report = Report(
@@ -209,14 +206,14 @@ class Driver:
         if action is Action.DONE:
             final = self.state.mini_batches[mb.id]
             if final.final == "succeeded":
-                self.winning_parts[mb.id] = result.part
+                self.winning_parts[mb.id] = _part(result)
             self.journal.ledger(
                 "final",
                 mb=mb.id,
                 index=mb.index,
                 status=final.final,
                 attempt=result.attempt,
-                part=result.part if final.final == "succeeded" else None,
+                part=_part(result) if final.final == "succeeded" else None,
                 total_items=final.total_items,
                 succeeded_items=final.succeeded_items,
             )
@@ -229,7 +226,13 @@ class Driver:
         return None
 
 
+def _part(result: AttemptResult) -> Part | None:
+    return None if result.part is None else (result.part, result.part_offset, result.part_length)
+
+
 def _is_worker_loss(exc: BaseException) -> bool:
+    from asyncio import CancelledError
+
     from distributed.scheduler import KilledWorker
 
-    return isinstance(exc, (KilledWorker, FutureCancelledError))
+    return isinstance(exc, (KilledWorker, FutureCancelledError, CancelledError))

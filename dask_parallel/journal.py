@@ -18,7 +18,6 @@ Layout (``logs/`` follows Azure ML's parallel job, spec 6.10)::
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 import json
@@ -136,7 +135,7 @@ class Journal:
                 result.error or "",
             )
         )
-        record = dataclasses.asdict(result)
+        record = dict(vars(result))  # flat fields: cheaper than dataclasses.asdict
         record["outcome"] = result.outcome.value
         record.pop("traceback", None)
         self.ledger("attempt", action=action, **record)

@@ -1,8 +1,11 @@
 """append_row output: one atomic part per successful mini-batch, assembled in order.
 
-A part is written by the attempt that produced it, to a name that includes the attempt
-number, then renamed into place; the driver records which attempt won, and only that
-part is ever copied into the final file. A duplicate or late attempt cannot add rows.
+Each worker process appends the rows of its successful attempts to its own rows file and
+reports the byte range it wrote, after the bytes are flushed. The driver records which
+attempt won each mini-batch, and only that attempt's range is ever copied into the final
+file, in mini-batch order: a duplicate or late attempt cannot add rows, and bytes left by
+a process that died mid-write are never referenced. One append per mini-batch, instead
+of a file per mini-batch, keeps this cheap on shared file systems.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,8 +22,7 @@ from .paths import filesystem, is_remote
 SETTINGS_FILE = "parallel_run_step.settings.json"
 
 
-def part_path(parts_dir: str, mini_batch_id: str, attempt: int) -> str:
-    return os.path.join(parts_dir, f"{mini_batch_id}.a{attempt}.part")
+Part = tuple[str, int, int]  # (rows file, offset, length) of one winning attempt
 
 
 def load_to_csv_settings(code_dir: str) -> dict[str, Any]:
@@ -44,16 +45,8 @@ def render_rows(result: Any, to_csv: dict[str, Any], header: bool) -> str:
     return buffer.getvalue()
 
 
-def write_part(path: str, text: str) -> None:
-    """Write a part atomically: a reader sees the whole part or none of it."""
-    temporary = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    with open(temporary, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-
-
-def assemble(parts: Sequence[str | None], target_uri: str, *, has_header: bool = False) -> int:
-    """Concatenate the winning parts, in mini-batch order, into ``target_uri``.
+def assemble(parts: Sequence[Part | None], target_uri: str, *, has_header: bool = False) -> int:
+    """Copy the winning parts, in mini-batch order, into ``target_uri``.
 
     The target appears complete or not at all: locally it is written beside the target
     and renamed; remote stores commit the object when the upload closes. Returns the
@@ -78,17 +71,25 @@ def assemble(parts: Sequence[str | None], target_uri: str, *, has_header: bool =
     return written
 
 
-def _copy_parts(parts: Iterable[str], out, has_header: bool) -> int:
+def _copy_parts(parts: Iterable[Part], out, has_header: bool) -> int:
     written = 0
-    first = True
-    for part in parts:
-        with open(part, "rb") as handle:
-            if has_header and not first:
-                handle.readline()
-            before = handle.tell()
-            shutil.copyfileobj(handle, out, 1 << 20)
-            written += handle.tell() - before
-        first = False
+    handles: dict[str, Any] = {}
+    try:
+        for number, (path, offset, length) in enumerate(parts):
+            handle = handles.get(path)
+            if handle is None:
+                handle = handles[path] = open(path, "rb")  # noqa: SIM115 - closed below
+            handle.seek(offset)
+            data = handle.read(length)
+            if len(data) != length:
+                raise OSError(f"{path} is shorter than the rows recorded for it (offset {offset}).")
+            if has_header and number:
+                data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+            out.write(data)
+            written += len(data)
+    finally:
+        for handle in handles.values():
+            handle.close()
     return written
 
 

@@ -26,15 +26,13 @@ from distributed import WorkerPlugin, get_worker
 
 from .batching import MiniBatch
 from .mltable import TableReader
-from .outputs import part_path, render_rows, write_part
+from .outputs import render_rows
 from .paths import filesystem, is_remote
 from .state import Outcome
 from .watchdog import Watchdog
 
 LOG_FORMAT = "%(asctime)s|%(name)s|%(levelname)s|%(process)d|%(message)s"
 TRACEBACK_LIMIT = 8000
-_hosts: dict[str, EntryScriptHost] = {}
-_hosts_lock = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +88,9 @@ class AttemptResult:
     start_time: float = 0.0
     elapsed: float = 0.0
     run_time: float = 0.0
-    part: str | None = None
+    part: str | None = None  # the process's rows file holding this attempt's rows
+    part_offset: int = 0
+    part_length: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +111,28 @@ def marker_path(spec: RuntimeSpec, token: str, kind: str) -> str:
     return os.path.join(spec.markers_dir, f"{token}.{kind}")
 
 
+def _was_started(spec: RuntimeSpec, token: str) -> bool:
+    """Whether some worker process logged ``token`` as started (read only after a loss)."""
+    needle = f"{token}\n"
+    try:
+        names = os.listdir(spec.markers_dir)
+    except FileNotFoundError:
+        return False
+    for name in names:
+        if name.endswith(".started"):
+            with open(os.path.join(spec.markers_dir, name), encoding="utf-8") as handle:
+                if needle in handle.read():
+                    return True
+    return False
+
+
 def classify_lost_attempt(spec: RuntimeSpec, token: str) -> tuple[Outcome, str]:
-    """Why a submission vanished with its worker, read from the markers it left."""
+    """Why a submission vanished with its worker, read from the records it left.
+
+    Each process appends the tokens it starts to its own ``attempts/<process>.started``
+    file (one cheap write, no file created per attempt); the watchdog leaves
+    ``attempts/<token>.timeout`` when it stops a call.
+    """
     timeout_marker = marker_path(spec, token, "timeout")
     if os.path.exists(timeout_marker):
         with open(timeout_marker, encoding="utf-8") as handle:
@@ -120,7 +140,7 @@ def classify_lost_attempt(spec: RuntimeSpec, token: str) -> tuple[Outcome, str]:
         if text.startswith("init"):
             return Outcome.INIT_ERROR, text
         return Outcome.TIMEOUT, text
-    if os.path.exists(marker_path(spec, token, "started")):
+    if _was_started(spec, token):
         return Outcome.PROCESS_DIED, (
             "the worker process running this attempt died (killed by the OS, out of memory, "
             "or crashed); see logs/sys/node/ for its last lines."
@@ -160,6 +180,7 @@ class EntryScriptHost:
         self.initialized = False
         self.shut_down = False
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._files: dict[str, Any] = {}
         self.watchdog = Watchdog(self._on_timeout)
 
@@ -337,15 +358,14 @@ class EntryScriptHost:
             worker=self.worker_address,
             start_time=time.time(),
         )
-        started_marker = marker_path(spec, token, "started")
-        try:
-            fd = os.open(started_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            # Dask re-ran a task whose first worker died: report how that run ended.
+        if os.path.exists(marker_path(spec, token, "timeout")):
+            # Dask re-ran a task whose call was stopped by the watchdog: report that instead.
             result.outcome, result.error = classify_lost_attempt(spec, token)
             return result
-        os.write(fd, f"{self.worker_address} {self.pid}".encode())
-        os.close(fd)
+        with self._write_lock:
+            started = self._stream("started", spec.markers_dir, "started")
+            started.write(f"{token}\n")
+            started.flush()
         self._current = (mb.id, token)
         clock = time.monotonic()
         try:
@@ -404,18 +424,35 @@ class EntryScriptHost:
             )
         result.succeeded_items = min(count, total)
         if spec.append_row and count:
-            path = part_path(spec.parts_dir, mb.id, attempt)
             try:
-                write_part(path, render_rows(value, spec.to_csv, spec.dataframe_header))
+                rows = render_rows(value, spec.to_csv, spec.dataframe_header).encode("utf-8")
+                with self._write_lock:  # a worker with several threads shares this file
+                    stream = self._stream("rows", spec.parts_dir, "rows", binary=True)
+                    stream.seek(0, os.SEEK_END)
+                    result.part_offset = stream.tell()
+                    stream.write(rows)
+                    stream.flush()  # the range is complete before the driver hears of it
+                result.part, result.part_length = stream.name, len(rows)
             except Exception as exc:  # noqa: BLE001 - e.g. a DataFrame with unprintable objects
                 trace = traceback.format_exc()
                 result.outcome = Outcome.INVALID_RETURN
                 result.error = f"cannot write the rows returned by run(): {type(exc).__name__}: {exc}"
                 result.traceback = trace[-TRACEBACK_LIMIT:]
                 self.user_error(result.error, trace)
+                result.part = None
                 return self._finish(result, clock, staged)
-            result.part = path
         return self._finish(result, clock, staged)
+
+    def _stream(self, key: str, folder: str, suffix: str, binary: bool = False):
+        """This process's own append-only file in ``folder`` (rows, started tokens)."""
+        handle = self._files.get(key)
+        if handle is None:
+            os.makedirs(folder, exist_ok=True)
+            name = f"{self.node_id}-{self.process_name}-{self.pid}-{self.spec.job_id[:8]}.{suffix}"
+            path = os.path.join(folder, name)
+            handle = open(path, "ab") if binary else open(path, "a", encoding="utf-8")  # noqa: SIM115
+            self._files[key] = handle
+        return handle
 
     def _finish(self, result: AttemptResult, clock: float, staged: str | None = None) -> AttemptResult:
         result.elapsed = time.monotonic() - clock
@@ -519,30 +556,32 @@ def plugin_name(job_id: str) -> str:
 
 
 class EntryScriptPlugin(WorkerPlugin):
-    """Hosts one job's entry script in every worker process, including replacements."""
+    """Hosts one job's entry script in every worker process, including replacements.
+
+    Each worker unpickles its own copy of the plugin, so each holds its own host (even
+    several in-process workers of one LocalCluster).
+    """
 
     def __init__(self, spec: RuntimeSpec) -> None:
         self.spec = spec
         self.name = plugin_name(spec.job_id)
+        self.host: EntryScriptHost | None = None
 
     def setup(self, worker) -> None:
-        with _hosts_lock:
-            _hosts[self.spec.job_id] = EntryScriptHost(self.spec, worker)
+        self.host = EntryScriptHost(self.spec, worker)
 
     def teardown(self, worker) -> None:
-        with _hosts_lock:
-            host = _hosts.pop(self.spec.job_id, None)
+        host, self.host = self.host, None
         if host is not None:
             host.shutdown()
 
 
 def run_mini_batch(job_id: str, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:
     """The Dask task: one attempt of one mini-batch on this worker's host."""
-    host = _hosts.get(job_id)
-    if host is None:  # the plugin has not reached this worker yet
-        plugin = get_worker().plugins.get(plugin_name(job_id))
-        if plugin is None:
-            raise RuntimeError(f"dask_parallel job {job_id} is not registered on this worker")
-        plugin.setup(get_worker())
-        host = _hosts[job_id]
-    return host.run_attempt(mb, attempt, token)
+    worker = get_worker()
+    plugin = worker.plugins.get(plugin_name(job_id))
+    if plugin is None:
+        raise RuntimeError(f"dask_parallel job {job_id} is not registered on worker {worker.address}")
+    if plugin.host is None:  # the task arrived before the plugin's setup finished
+        plugin.setup(worker)
+    return plugin.host.run_attempt(mb, attempt, token)

@@ -350,3 +350,15 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         is_deterministic=job.is_deterministic,
         driver=driver,
     )
+
+
+def spec_from_dict(data: dict[str, Any]) -> JobSpec:
+    """Rebuild a :class:`JobSpec` from ``dataclasses.asdict`` output (as stored in job.json)."""
+    values = dict(data)
+    values["major_input"] = DataRef(**values["major_input"])
+    values["outputs"] = {name: OutputRef(**out) for name, out in values["outputs"].items()}
+    values["driver"] = DriverOptions(**values["driver"])
+    values["program_arguments"] = tuple(values["program_arguments"])
+    if values.get("partition_keys") is not None:
+        values["partition_keys"] = tuple(values["partition_keys"])
+    return JobSpec(**values)

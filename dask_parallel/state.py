@@ -88,38 +88,33 @@ class JobState:
         self.status: str | None = None  # None while running, then "Completed" | "Failed"
         self.reason: str | None = None
         self.pending = len(self.mini_batches)
+        self._succeeded = self._failed = 0
+        self._items_succeeded = self._items_processed = 0
 
-    # -- counts ---------------------------------------------------------------------
+    # -- counts (kept incrementally: a job may have many thousands of mini-batches) ----
     @property
     def total(self) -> int:
         return len(self.mini_batches)
 
-    def _count(self, final: str) -> int:
-        return sum(1 for s in self.mini_batches.values() if s.final == final)
-
     @property
     def succeeded(self) -> int:
-        return self._count("succeeded")
+        return self._succeeded
 
     @property
     def failed(self) -> int:
-        return self._count("failed")
+        return self._failed
 
     @property
     def items_succeeded(self) -> int:
-        return sum(s.succeeded_items for s in self.mini_batches.values() if s.final == "succeeded")
+        return self._items_succeeded
 
     @property
     def items_failed(self) -> int:
-        return sum(
-            (s.total_items or 0) - (s.succeeded_items if s.final == "succeeded" else 0)
-            for s in self.mini_batches.values()
-            if s.final is not None
-        )
+        return self._items_processed - self._items_succeeded
 
     @property
     def items_processed(self) -> int:
-        return sum(s.total_items or 0 for s in self.mini_batches.values() if s.final is not None)
+        return self._items_processed
 
     @property
     def finished(self) -> bool:
@@ -129,11 +124,13 @@ class JobState:
     def restore(self, mb_id: str, final: str, total: int | None, succeeded: int, attempt: int) -> None:
         """Mark a mini-batch final from an earlier run (resume)."""
         state = self.mini_batches[mb_id]
-        if state.final is None:
-            self.pending -= 1
-        state.final, state.total_items, state.succeeded_items = final, total, succeeded
+        if state.final is not None:
+            return
+        state.total_items, state.succeeded_items = total, succeeded
         state.winning_attempt = attempt if final == "succeeded" else None
         state.attempt = attempt
+        self._count(state, final)
+        self.pending -= 1
 
     def record(self, report: Report) -> Action:
         """Apply one attempt's report and say what to do next."""
@@ -178,9 +175,18 @@ class JobState:
 
     # -- rules ----------------------------------------------------------------------
     def _finalize(self, state: MiniBatchState, final: str) -> None:
-        state.final = final
+        self._count(state, final)
         self.pending -= 1
         self._check()
+
+    def _count(self, state: MiniBatchState, final: str) -> None:
+        state.final = final
+        self._items_processed += state.total_items or 0
+        if final == "succeeded":
+            self._succeeded += 1
+            self._items_succeeded += state.succeeded_items
+        else:
+            self._failed += 1
 
     def _fail(self, reason: str, status: str = "Failed") -> None:
         if self.status is None:

@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 def client():
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.worker.daemon": False}):
+    from dask_parallel.cluster import LOCAL_CLUSTER_CONFIG
+
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
         cluster = LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -33,8 +35,14 @@ def client():
 
 
 @pytest.fixture(autouse=True)
-def _no_progress_bars():
-    with dask.config.set({"dask-parallel.progress": False}):
+def _quiet_and_isolated(tmp_path_factory):
+    """No progress bars; run directories and the reuse cache in the test's own folders."""
+    settings = {
+        "dask-parallel.progress": False,
+        "dask-parallel.reuse-cache": str(tmp_path_factory.mktemp("reuse-cache")),
+        "dask-parallel.run-root": str(tmp_path_factory.mktemp("runs")),
+    }
+    with dask.config.set(settings):
         yield
 
 

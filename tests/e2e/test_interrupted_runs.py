@@ -1,0 +1,147 @@
+"""A client killed mid-job, and Ctrl-C: the ledger stays consistent and resume finishes the job."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """
+import os, time
+
+def run(mini_batch):
+    with open(os.environ["SEEN"], "a") as f:
+        f.write("".join(os.path.basename(p) + "\\n" for p in mini_batch))
+    time.sleep(float(os.environ.get("DELAY", "0.3")))
+    return [os.path.basename(p) for p in mini_batch]
+"""
+
+JOB = """
+type: parallel
+name: slow_job
+inputs:
+  data: {{type: uri_folder, path: ./data}}
+outputs:
+  out: {{type: uri_file, path: ./out/result.txt}}
+input_data: ${{{{inputs.data}}}}
+mini_batch_size: "2"
+max_concurrency_per_instance: 2
+environment_variables: {{SEEN: "{seen}", DELAY: "{delay}"}}
+task:
+  type: run_function
+  code: ./src
+  entry_script: score.py
+  append_row_to: ${{{{outputs.out}}}}
+"""
+
+
+def make_project(tmp_path: Path, files: int, delay: float) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text(SCRIPT)
+    (tmp_path / "data").mkdir()
+    for i in range(files):
+        (tmp_path / "data" / f"item_{i:03d}.txt").write_text(str(i))
+    (tmp_path / "job.yml").write_text(JOB.format(seen=tmp_path / "seen.txt", delay=delay))
+    return tmp_path / "job.yml"
+
+
+def finals(run_dir: Path) -> list[dict]:
+    path = run_dir / "ledger.jsonl"
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record["event"] == "final":
+            records.append(record)
+    return records
+
+
+def start(args, cwd, env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dask_parallel", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the LocalCluster dies with it
+    )
+
+
+def wait_for_finals(run_dir: Path, count: int, process: subprocess.Popen, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while len(finals(run_dir)) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the job made no progress"
+        time.sleep(0.1)
+
+
+def test_client_killed_mid_job_then_resumed(tmp_path, python_env):
+    job = make_project(tmp_path, files=40, delay=0.3)
+    run_dir = tmp_path / "run"
+    process = start(["run", str(job), "--run-dir", str(run_dir), "--quiet"], tmp_path, python_env)
+    wait_for_finals(run_dir, 6, process)
+    os.killpg(process.pid, signal.SIGKILL)  # the client and its local cluster vanish at once
+    process.wait(timeout=30)
+    done_before = {r["index"] for r in finals(run_dir) if r["status"] == "succeeded"}
+    assert 6 <= len(done_before) < 20
+    assert not (tmp_path / "out" / "result.txt").exists()
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "dask_parallel", "resume", str(run_dir), "--json"],
+        cwd=tmp_path,
+        env=python_env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["status"] == "Completed"
+    # Every row exactly once, in order.
+    rows = (tmp_path / "out" / "result.txt").read_text().split()
+    assert rows == [f"item_{i:03d}.txt" for i in range(40)]
+    # Finished mini-batches were not run again: each file ran once, except those that
+    # were in flight when the client died.
+    seen_after = Counter((tmp_path / "seen.txt").read_text().split())
+    assert set(seen_after) == {f"item_{i:03d}.txt" for i in range(40)}
+    finished_files = {f"item_{i:03d}.txt" for index in done_before for i in (2 * index, 2 * index + 1)}
+    assert all(seen_after[name] == 1 for name in finished_files)
+
+
+def test_ctrl_c_cancels_cleanly_and_resume_completes(tmp_path, python_env):
+    job = make_project(tmp_path, files=24, delay=0.3)
+    run_dir = tmp_path / "run"
+    process = start(["run", str(job), "--run-dir", str(run_dir), "--quiet"], tmp_path, python_env)
+    wait_for_finals(run_dir, 3, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert (run_dir / "logs" / "job_result.txt").read_text().startswith("Canceled\n")
+    assert json.loads((run_dir / "ledger.jsonl").read_text().splitlines()[-1])["status"] == "Canceled"
+    assert not (tmp_path / "out" / "result.txt").exists()
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "dask_parallel", "resume", str(run_dir)],
+        cwd=tmp_path,
+        env=python_env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "out" / "result.txt").read_text().split() == [f"item_{i:03d}.txt" for i in range(24)]
