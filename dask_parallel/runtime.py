@@ -229,34 +229,43 @@ class EntryScriptHost:
     # -- lifecycle --------------------------------------------------------------------
     def _prepare_process(self) -> None:
         spec = self.spec
-        # Remember what this job changes in the process, to put it back at shutdown:
-        # a worker of a shared cluster serves other jobs afterwards.
-        names = [*spec.environment_variables, "AZUREML_BI_OUTPUT_PATH"]
-        self._saved = {
-            "env": {name: os.environ.get(name) for name in names},
-            "cwd": os.getcwd(),
-            "argv": list(sys.argv),
-            "path": list(sys.path),
-        }
-        os.environ.update(spec.environment_variables)
-        os.environ["AZUREML_BI_OUTPUT_PATH"] = spec.output_dir
+        _remember_baseline()
         workdir = os.path.join(spec.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
         os.makedirs(workdir, exist_ok=True)
-        os.chdir(workdir)
         self.working_dir = workdir
-        if spec.code_dir not in sys.path:
-            sys.path.insert(0, spec.code_dir)
-        sys.argv = [os.path.join(spec.code_dir, spec.entry_script), *spec.argv]
+        self._argv = [os.path.join(spec.code_dir, spec.entry_script), *spec.argv]
+        self._environment = {**spec.environment_variables, "AZUREML_BI_OUTPUT_PATH": spec.output_dir}
         level = getattr(logging, spec.logging_level, logging.INFO)
         handler = logging.StreamHandler(self.stdout)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler.addFilter(_UserLogFilter())
+        handler.addFilter(lambda record: current_host() is self)  # only this job's lines
         handler.setLevel(level)
         root = logging.getLogger()
         root.addHandler(handler)
         if root.level > level or root.level == logging.NOTSET:
             root.setLevel(level)
         self._root_handler = handler
+
+    def activate(self) -> None:
+        """Make the process look as this job's script expects: argv, environment, cwd.
+
+        Called before every init() and run(), so jobs sharing a worker process (pipeline
+        steps side by side on one cluster) never see each other's settings.
+        """
+        if current_host() is self:
+            return
+        sys.argv = list(self._argv)
+        _restore_environment(set(_applied_environment) - set(self._environment))
+        os.environ.update(self._environment)
+        _applied_environment.clear()
+        _applied_environment.update(self._environment)
+        os.chdir(self.working_dir)
+        if self.spec.code_dir in sys.path:
+            sys.path.remove(self.spec.code_dir)
+        sys.path.insert(0, self.spec.code_dir)
+        if self.module is not None:
+            sys.modules[self.spec.module_name] = self.module
         _set_current(self)
 
     def ensure_initialized(self) -> None:
@@ -266,6 +275,7 @@ class EntryScriptHost:
             if not getattr(self, "_prepared", False):
                 self._prepare_process()
                 self._prepared = True
+            self.activate()
             spec = self.spec
             self.sys_log("importing entry script and calling init()")
             started = time.monotonic()
@@ -312,6 +322,7 @@ class EntryScriptHost:
             if self.initialized:
                 shutdown = getattr(self.module, "shutdown", None)
                 if callable(shutdown):
+                    self.activate()
                     try:
                         with self._captured():
                             shutdown()
@@ -321,7 +332,8 @@ class EntryScriptHost:
             handler = getattr(self, "_root_handler", None)
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
-            self._restore_process()
+            if getattr(self, "_prepared", False):
+                self._restore_process()
             for handle in self._files.values():
                 with contextlib.suppress(OSError):
                     handle.close()
@@ -329,19 +341,17 @@ class EntryScriptHost:
             _clear_current(self)
 
     def _restore_process(self) -> None:
-        saved = getattr(self, "_saved", None)
-        if not saved:
+        """Put back what the process looked like before any job, for the jobs to come."""
+        if current_host() is not self or _baseline is None:
             return
-        for name, value in saved["env"].items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _restore_environment(set(_applied_environment))
+        _applied_environment.clear()
         with contextlib.suppress(OSError):
-            os.chdir(saved["cwd"])
-        sys.argv[:] = saved["argv"]
-        sys.path[:] = saved["path"]
-        sys.modules.pop(self.spec.module_name, None)
+            os.chdir(_baseline["cwd"])
+        sys.argv[:] = _baseline["argv"]
+        sys.path[:] = _baseline["path"]
+        if sys.modules.get(self.spec.module_name) is self.module:
+            sys.modules.pop(self.spec.module_name, None)
 
     # -- one attempt ------------------------------------------------------------------
     def run_attempt(self, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:
@@ -373,6 +383,7 @@ class EntryScriptHost:
         except InitFailed as exc:
             result.outcome, result.error, result.traceback = Outcome.INIT_ERROR, exc.args[0], exc.args[1]
             return result
+        self.activate()
         self.sys_log(f"mini batch {mb.index} ({mb.id}) attempt {attempt} picked: {mb.describe()}")
         staged: str | None = None
         self._phase = "read"
@@ -533,6 +544,30 @@ def _accepts_context(function: Any) -> bool:
 
 # -- the process-wide "current host", read by azureml_user.parallel_run.EntryScript -----
 _current_host: EntryScriptHost | None = None
+_baseline: dict[str, Any] | None = None
+
+
+_applied_environment: dict[str, str] = {}
+
+
+def _restore_environment(names: set[str]) -> None:
+    for name in names:
+        if _baseline is not None and name in _baseline["env"]:
+            os.environ[name] = _baseline["env"][name]
+        else:
+            os.environ.pop(name, None)
+
+
+def _remember_baseline() -> None:
+    """The process's own argv, environment, cwd and sys.path, before any job changed them."""
+    global _baseline
+    if _baseline is None:
+        _baseline = {
+            "env": dict(os.environ),
+            "cwd": os.getcwd(),
+            "argv": list(sys.argv),
+            "path": list(sys.path),
+        }
 
 
 def _set_current(host: EntryScriptHost) -> None:

@@ -221,3 +221,42 @@ def test_working_directory_is_private_per_process(tmp_path, client):
     assert result.status == "Completed"
     cwds = set((tmp_path / "out" / "result.txt").read_text().split())
     assert all(c.startswith(str(tmp_path / "run" / "work")) for c in cwds)
+
+
+def test_two_jobs_side_by_side_on_one_cluster_keep_their_settings(tmp_path, client):
+    """Jobs sharing worker processes each see their own argv and environment variables."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    script = """
+    import argparse, os, time
+
+    def init():
+        global label
+        parser = argparse.ArgumentParser(allow_abbrev=False)
+        parser.add_argument("--label")
+        label = parser.parse_known_args()[0].label
+
+    def run(mb):
+        time.sleep(0.02)
+        parser = argparse.ArgumentParser(allow_abbrev=False)
+        parser.add_argument("--label")
+        now = parser.parse_known_args()[0].label
+        return [f"{label} {now} {os.environ['JOB_LABEL']}" for _ in mb]
+    """
+    jobs = []
+    for name in ("alpha", "beta"):
+        folder = tmp_path / name
+        job = file_job(
+            folder,
+            script,
+            files=12,
+            mini_batch_size="1",
+            program_arguments=f"--label {name}",
+            environment_variables={"JOB_LABEL": name},
+        )
+        jobs.append((name, folder, job))
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda item: dp.run(item[2], client=client, run_dir=item[1] / "run"), jobs))
+    for (name, folder, _), result in zip(jobs, results):
+        assert result.status == "Completed", result.error
+        assert (folder / "out" / "result.txt").read_text() == f"{name} {name} {name}\n" * 12
