@@ -43,7 +43,13 @@ def test_article_v2_pipeline_sample(example, client, tmp_path):
     }
     assert sorted(os.listdir(tmp_path / "run")) == sorted([*result.steps, "pipeline.json"])
     written = sorted(os.listdir(result.outputs["pipeline_job_out_file"]))
-    assert written == [f"iris_{k}.csv" for k in range(4)]
+    # An mltable output also gets an MLTable file describing what was written.
+    assert written == ["MLTable", *(f"iris_{k}.csv" for k in range(4))]
+    from dask_parallel import mltable
+
+    assert sorted(
+        os.path.basename(p) for p in mltable.load(result.outputs["pipeline_job_out_file"]).files()
+    ) == [f"iris_{k}.csv" for k in range(4)]
     rows = Path(result.outputs["pipeline_job_out_tabular"]).read_text().splitlines()
     assert len(rows) == 40 and rows[0].endswith("setosa")
     status = json.loads((tmp_path / "run" / "pipeline.json").read_text())
