@@ -42,6 +42,7 @@ def cli(*args, cwd, env, timeout=240):
 @pytest.fixture
 def env(python_env, tmp_path):
     python_env["DASK_DASK_PARALLEL__RUN_ROOT"] = str(tmp_path / "runs")
+    python_env["DASK_DASK_PARALLEL__REUSE_CACHE"] = str(tmp_path / "reuse-cache")
     python_env["DASK_DASK_PARALLEL__LOCAL_CLUSTER__DASHBOARD_ADDRESS"] = "127.0.0.1:0"
     return python_env
 

@@ -68,6 +68,7 @@ def scheduler(tmp_path, python_env):
 
 
 def test_run_on_an_existing_scheduler(scheduler, tmp_path, python_env):
+    python_env["DASK_DASK_PARALLEL__REUSE_CACHE"] = str(tmp_path / "reuse-cache")
     example = tmp_path / "file_scoring"
     shutil.copytree(REPO / "conf" / "examples" / "file_scoring", example)
     run_dir = tmp_path / "run"

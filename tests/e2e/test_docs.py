@@ -57,6 +57,7 @@ def test_python_examples_run(path, tmp_path, python_env):
     script = "\n\n".join(BLOCK.findall(path.read_text()))
     shutil.copytree(REPO / "conf", tmp_path / "conf")
     python_env["DASK_DASK_PARALLEL__RUN_ROOT"] = str(tmp_path / "runs")
+    python_env["DASK_DASK_PARALLEL__REUSE_CACHE"] = str(tmp_path / "reuse-cache")
     python_env["DASK_DASK_PARALLEL__LOCAL_CLUSTER__DASHBOARD_ADDRESS"] = "127.0.0.1:0"
     python_env["MPLBACKEND"] = "Agg"
     # Run with -c, like a notebook cell: a script file that starts a LocalCluster needs

@@ -32,8 +32,10 @@ def outputs(book, kind: str) -> list:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
-    # The kernel inherits the environment: its run directories go to a temporary folder.
+    # The kernel inherits the environment: its run directories go to a temporary folder, and
+    # an earlier execution's result is not reused (the notebook must really run its jobs).
     monkeypatch.setenv("DASK_DASK_PARALLEL__RUN_ROOT", str(tmp_path / "runs"))
+    monkeypatch.setenv("DASK_DASK_PARALLEL__REUSE_CACHE", str(tmp_path / "reuse-cache"))
     book = nbformat.read(path, as_version=4)
     client = NotebookClient(
         book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
