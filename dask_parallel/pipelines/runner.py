@@ -2,8 +2,8 @@
 
 Every step gets a folder ``<run_dir>/<step>``; parallel steps run through
 :func:`dask_parallel.api.run`, command steps as a process on a Dask worker. Steps whose
-inputs are ready run side by side (command steps next to each other and next to one parallel
-step; parallel steps one at a time, as they share the workers' entry-script host). A
+inputs are ready run side by side (each parallel step's entry script sees its own argv,
+environment and working directory on the shared workers). A
 failed step stops its dependents (and, unless ``settings.continue_on_step_failure``, any
 step not yet started). The pipeline status is
 kept in ``<run_dir>/pipeline.json``.
@@ -15,7 +15,6 @@ import concurrent.futures
 import copy
 import json
 import os
-import threading
 import time
 from typing import Any
 
@@ -87,7 +86,6 @@ class _StepRunner:
         self.base_dir = base_dir
         self.show_progress = show_progress
         self.cache_root = os.path.dirname(run_dir)
-        self.parallel_lock = threading.Lock()
 
     def run(self, step: str, node: Any) -> JobResult:
         step_dir = os.path.join(self.run_dir, step)
@@ -98,16 +96,13 @@ class _StepRunner:
 
                 if self.job.settings.force_rerun:
                     node.is_deterministic = False  # api.run reuses deterministic jobs
-                # One parallel step at a time: the entry-script host keeps per-process state
-                # (sys.argv, working directory) that two jobs on one worker would share.
-                with self.parallel_lock:
-                    return run_parallel(
-                        node,
-                        client=self.client,
-                        run_dir=step_dir,
-                        show_progress=self.show_progress,
-                        base_dir=self.base_dir,
-                    )
+                return run_parallel(
+                    node,
+                    client=self.client,
+                    run_dir=step_dir,
+                    show_progress=self.show_progress,
+                    base_dir=self.base_dir,
+                )
             return self._reuse_or_run_command(node, step_dir, started)
         except DaskParallelError as exc:
             return _failed(step_dir, f"{type(exc).__name__}: {exc}", started)
