@@ -8,6 +8,8 @@ import datetime as dt
 import logging
 import os
 import shutil
+import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -98,9 +100,10 @@ def run(
         )
     job = apply_input_modes(job, base_dir=base, run_dir=target)
     spec = build_job_spec(job, base_dir=base, run_dir=target)
-    plan = plan_input(spec)
-    identity = resume_identity(spec, plan.mini_batches)
-    reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
+    with _slow_listing_warning(spec.driver.first_task_creation_timeout):
+        plan = plan_input(spec)
+        identity = resume_identity(spec, plan.mini_batches)
+        reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
     if reuse_key is not None:
         earlier = reuse.lookup(reuse_key)
         if earlier is not None:
@@ -118,6 +121,32 @@ def run(
         identity=identity,
         reuse_key=reuse_key,
     )
+
+
+@contextlib.contextmanager
+def _slow_listing_warning(seconds: int):
+    """Azure's --first_task_creation_timeout: say so when creating mini-batches is slow.
+
+    Listing and dividing the input cannot be stopped half way without losing it, so the
+    job goes on; the warning tells a waiting user why nothing has started yet.
+    """
+
+    def warn() -> None:
+        message = (
+            f"First task creation is taking longer than {seconds} seconds. This is usually caused "
+            "by slow data source initialization. Please cancel the job manually if you do not "
+            "want to wait any longer."
+        )
+        logger.warning(message)
+        print(f"warning: {message}", file=sys.stderr)
+
+    timer = threading.Timer(seconds, warn)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> RuntimeSpec:
@@ -286,6 +315,7 @@ def _finish(
         f"{state.items_failed} failed. The error threshold is {spec.error_threshold}."
     )
     journal.write_result(state.status, state.reason, summary, driver.errors if driver else [])
+    journal.write_failed_items(_failed_items(plan, state))
     journal.log(f"job {state.status}: {state.reason or summary}")
     journal.ledger("job", status=state.status, reason=state.reason)
     journal.close()
@@ -306,6 +336,24 @@ def _finish(
         finished=time.time(),
         dashboard_link=link,
     )
+
+
+def _failed_items(plan: InputPlan, state: JobState) -> list[tuple[str, int, str, str]]:
+    """Which inputs failed and why: every item of a failed mini-batch, and short returns."""
+    rows = []
+    for mb in plan.mini_batches:
+        record = state.mini_batches[mb.id]
+        if record.final == "failed":
+            reason = record.last_error or "failed"
+            for item in mb.files or (mb.describe(),):
+                rows.append((mb.id, mb.index, item, reason))
+        elif record.final == "succeeded" and (record.total_items or 0) > record.succeeded_items:
+            reason = (
+                f"run() returned {record.succeeded_items} of {record.total_items} items; which ones "
+                "failed is known only to the entry script"
+            )
+            rows.append((mb.id, mb.index, mb.describe(), reason))
+    return rows
 
 
 def _write_outputs(spec: JobSpec, state: JobState, driver: Driver | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -59,6 +60,9 @@ class Driver:
         # Results are fetched on the client's event loop as each attempt finishes, so the
         # loop below never waits on a round trip per result.
         self._completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
+        self._restarting: set[str] = set()
+        self._restart_threads: list[threading.Thread] = []
+        self._restart_errors: list[str] = []
         self._inflight: dict[str, tuple[Future, MiniBatch, int]] = {}
 
     # -- submission -------------------------------------------------------------------
@@ -133,6 +137,10 @@ class Driver:
             raise
         finally:
             self._cancel_inflight()
+            for thread in self._restart_threads:
+                thread.join(timeout=60)
+            for message in self._restart_errors:
+                self.journal.log(message)
             done = self.state.succeeded + self.state.failed
             self.journal.overview(done, self.state.total, self.state.failed, time.monotonic() - started)
             with contextlib.suppress(Exception):
@@ -163,6 +171,28 @@ class Driver:
             if self.state.finished:
                 break
         return follow_ups
+
+    def _replace_process(self, address: str) -> None:
+        """init() failed there: start a fresh process, as Azure's agent does (exit code 72).
+
+        Done in the background; the mini-batch is already resubmitted elsewhere.
+        """
+        if address in self._restarting:
+            return
+        self._restarting.add(address)
+        self.journal.log(f"init() failed on {address}: replacing that worker process")
+
+        def restart() -> None:
+            try:
+                self.client.restart_workers([address], raise_for_error=False)
+            except Exception as exc:  # noqa: BLE001 - a worker that is already gone is fine
+                self._restart_errors.append(f"could not replace {address}: {exc}")
+            finally:
+                self._restarting.discard(address)
+
+        thread = threading.Thread(target=restart, name="dask-parallel-replace-worker", daemon=True)
+        thread.start()
+        self._restart_threads.append(thread)
 
     def _lost(self, future: Future, value: Any, mb: MiniBatch, attempt: int) -> AttemptResult:
         """An attempt that returned no result: its worker died, or Dask gave up on it."""
@@ -203,6 +233,8 @@ class Driver:
                 f"mini batch {mb.index} attempt {result.attempt} {result.outcome.value}: {result.error} "
                 f"-> {action.value}"
             )
+        if result.outcome is Outcome.INIT_ERROR and result.worker:
+            self._replace_process(result.worker)
         if action is Action.DONE:
             final = self.state.mini_batches[mb.id]
             if final.final == "succeeded":

@@ -53,6 +53,8 @@ sys/master_role.txt                 the driver's own log: creating, scheduling, 
 sys/job_report/processed_mini-batches.csv
                                     one row per mini-batch attempt: result, node, process,
                                     items, elapsed time and error
+sys/job_report/failed_items.csv     the inputs that failed and why: every item of a failed
+                                    mini-batch, and mini-batches whose run() returned fewer items
 sys/node/<node>/<process>.txt       what each worker process did: mini-batches picked and finished
 user/stdout/<node>/<process>.stdout.txt   print() and logging output of the entry script
 user/stderr/<node>/<process>.stderr.txt   stderr of the entry script
@@ -174,6 +176,14 @@ class Journal:
                 handle.write("\n")
             else:
                 handle.write("No error was raised by the entry script.\n")
+
+    def write_failed_items(self, rows: list[tuple[str, int, str, str]]) -> None:
+        """``failed_items.csv``: the inputs of failed mini-batches, and short returns."""
+        path = os.path.join(self.logs, "sys", "job_report", "failed_items.csv")
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("mini_batch_id", "mini_batch_index", "item", "reason"))
+            writer.writerows(rows)
 
     def close(self) -> None:
         os.close(self._ledger)

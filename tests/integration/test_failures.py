@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import time
 
 import pytest
@@ -65,6 +66,11 @@ def report(tmp_path):
         return list(csv.DictReader(f))
 
 
+def failed_items(tmp_path):
+    with open(tmp_path / "run" / "logs" / "sys" / "job_report" / "failed_items.csv") as f:
+        return list(csv.DictReader(f))
+
+
 def output_lines(tmp_path):
     return (tmp_path / "out" / "result.txt").read_text().splitlines()
 
@@ -94,6 +100,9 @@ def test_always_failing_mini_batch_uses_exactly_max_retries_attempts(tmp_path, c
     rows = [r for r in report(tmp_path) if r["mini_batch_index"] == "1"]
     assert [r["attempt"] for r in rows] == ["1", "2", "3"]
     assert output_lines(tmp_path) == [f"item_{i:03d}.txt" for i in range(8) if i not in (2, 3)]
+    failed = failed_items(tmp_path)
+    assert [os.path.basename(r["item"]) for r in failed] == ["item_002.txt", "item_003.txt"]
+    assert all("cannot score item_003.txt" in r["reason"] for r in failed)
 
 
 @pytest.mark.parametrize("threshold, status", [(0, "Failed"), (1, "Completed"), (-1, "Completed")])
@@ -140,6 +149,12 @@ def test_error_threshold_counts_short_returns(tmp_path, client, threshold, statu
         assert len(output_lines(tmp_path)) == 27
     # Short returns are not mini-batch failures and are not retried.
     assert all(r["attempt"] == "1" for r in report(tmp_path))
+    if status == "Completed":
+        reasons = [r["reason"] for r in failed_items(tmp_path)]
+        assert (
+            reasons
+            == ["run() returned 9 of 10 items; which ones failed is known only to the entry script"] * 3
+        )
 
 
 def test_none_return_fails_the_attempt(tmp_path, client):
@@ -182,7 +197,8 @@ def test_init_failure_once_is_retried(tmp_path, client):
     def init():
         marker = os.path.join(os.environ["STATE_DIR"], "init")
         first = not os.path.exists(marker)
-        open(marker, "a").close()
+        with open(marker, "a") as f:
+            f.write(f"{os.getpid()}\\n")
         if first:
             raise RuntimeError("model not ready")
 
@@ -199,6 +215,17 @@ def test_init_failure_once_is_retried(tmp_path, client):
     assert len(output_lines(tmp_path)) == 4
     errors = "".join(p.read_text() for p in (tmp_path / "run" / "logs" / "user" / "error").rglob("*.txt"))
     assert "RuntimeError: model not ready" in errors
+    # The process whose init() failed was replaced, as on Azure.
+    failed_pid = int((state / "init").read_text().split()[0])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(failed_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"process {failed_pid} whose init() failed is still running")
 
 
 def test_init_failing_always_fails_the_job(tmp_path, client):
