@@ -134,8 +134,12 @@ def main() -> int:
             engine(cpu_job)
             figures["cpu_mini_batches"] = cpu_n
             figures["cpu_engine_2_workers_s"] = timed(lambda: engine(cpu_job), args.repeat)
+            figures["cpu_client_map_2_workers_s"] = timed(lambda: raw_map(cpu_n, cpu_task), args.repeat)
             figures["cpu_single_process_s"] = timed(lambda: [cpu_task(i) for i in range(cpu_n)], args.repeat)
             figures["cpu_speedup"] = figures["cpu_single_process_s"] / figures["cpu_engine_2_workers_s"]
+            figures["cpu_speedup_client_map"] = (
+                figures["cpu_single_process_s"] / figures["cpu_client_map_2_workers_s"]
+            )
 
     width = max(len(k) for k in figures)
     for key, value in figures.items():

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,13 +53,20 @@ class Driver:
         self.journal = journal
         self.step_name = step_name
         self.window = max(1, window)
+        self.refill = max(1, self.window // 4)
+        # Task keys must be unique on a shared scheduler: this run's id plus a counter.
+        self._session = runtime.job_id[:8]
+        self._serial = itertools.count()
         self.progress_update_timeout = progress_update_timeout
         self.on_result = on_result
         self.winning_parts: dict[str, Part | None] = {}
         self.errors: list[str] = []
-        # Results are fetched on the client's event loop as each attempt finishes, so the
-        # loop below never waits on a round trip per result.
-        self._completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
+        # Finished futures are fetched in batches by a background thread (one gather per
+        # batch, not one round trip per mini-batch); the loop below only reads its queue.
+        self._completed = as_completed(loop=client.loop)
+        self._finished = self._completed.queue  # futures, as they finish; None stops the gatherer
+        self._results: queue.SimpleQueue[tuple[Future, Any]] = queue.SimpleQueue()
+        self._gatherer = threading.Thread(target=self._gather_loop, name="dask-parallel-gather", daemon=True)
         self._restarting: set[str] = set()
         self._restart_threads: list[threading.Thread] = []
         self._restart_errors: list[str] = []
@@ -72,7 +79,7 @@ class Driver:
         # The dashboard groups tasks by the key's leading words ("<step>-mini-batch"); the
         # index and attempt that follow show on hover and in the task's page.
         tokens = [
-            f"{self.step_name}-mini-batch-{mb.index:06d}-a{attempt}-{uuid.uuid4().hex[:8]}"
+            f"{self.step_name}-mini-batch-{mb.index:06d}-a{attempt}-{self._session}{next(self._serial)}"
             for mb, attempt in batch
         ]
         futures = self.client.map(
@@ -89,6 +96,37 @@ class Driver:
             self._inflight[token] = (future, mb, attempt)
         self._completed.update(futures)
 
+    def _gather_loop(self) -> None:
+        while True:
+            batch = [self._finished.get()]
+            while True:
+                try:
+                    batch.append(self._finished.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            batch = [f for f in batch if f is not None]
+            ready = [f for f in batch if f.status == "finished"]
+            values: dict[Any, Any] = {}
+            if ready:
+                try:
+                    values = dict(zip([f.key for f in ready], self.client.gather(ready, errors="skip")))
+                except Exception as exc:  # noqa: BLE001 - the cluster went away: report each as lost
+                    values = {f.key: exc for f in ready}
+            for future in batch:
+                if future.key in values:
+                    value = values[future.key]
+                elif future.status == "error":
+                    try:
+                        value = future.exception(timeout=10)
+                    except Exception as exc:  # noqa: BLE001
+                        value = exc
+                else:
+                    value = FutureCancelledError(future.key, "cancelled")
+                self._results.put((future, value))
+            if stop:
+                return
+
     # -- main loop --------------------------------------------------------------------
     def run(self, pending: Sequence[MiniBatch]) -> None:
         todo: collections.deque[tuple[MiniBatch, int]] = collections.deque((mb, 1) for mb in pending)
@@ -99,10 +137,13 @@ class Driver:
         started = time.monotonic()
         plugin = EntryScriptPlugin(self.runtime)
         self.client.register_plugin(plugin)
+        self._gatherer.start()
         try:
             while not self.state.finished:
                 free = self.window - len(self._inflight)
-                if free > 0 and todo:
+                # Top up in chunks: one client.map per chunk costs far less than one per task,
+                # and the workers still hold three quarters of the window meanwhile.
+                if todo and (free >= self.refill or len(self._inflight) < self.refill):
                     self._submit([todo.popleft() for _ in range(min(free, len(todo)))])
                     if not todo and not self.state.all_scheduled:
                         self.state.mark_all_scheduled()
@@ -110,12 +151,12 @@ class Driver:
                 if not self._inflight:
                     break
                 try:
-                    finished = [self._completed.queue.get(timeout=1.0)]
+                    finished = [self._results.get(timeout=1.0)]
                 except queue.Empty:
                     finished = []
                 while True:
                     try:
-                        finished.append(self._completed.queue.get_nowait())
+                        finished.append(self._results.get_nowait())
                     except queue.Empty:
                         break
                 now = time.monotonic()
@@ -137,6 +178,8 @@ class Driver:
             raise
         finally:
             self._cancel_inflight()
+            self._finished.put(None)  # stops the gatherer once it has drained
+            self._gatherer.join(timeout=30)
             for thread in self._restart_threads:
                 thread.join(timeout=60)
             for message in self._restart_errors:
@@ -196,7 +239,7 @@ class Driver:
 
     def _lost(self, future: Future, value: Any, mb: MiniBatch, attempt: int) -> AttemptResult:
         """An attempt that returned no result: its worker died, or Dask gave up on it."""
-        exc = value[1] if isinstance(value, tuple) and len(value) == 3 else value
+        exc = value
         outcome, message = classify_lost_attempt(self.runtime, str(future.key))
         if outcome is Outcome.NOT_STARTED and not _is_worker_loss(exc):
             outcome = Outcome.PROCESS_DIED

@@ -97,7 +97,9 @@ class Journal:
         )
         report = os.path.join(self.logs, "sys", "job_report", "processed_mini-batches.csv")
         new_report = not os.path.exists(report)
-        self._report = open(report, "a", encoding="utf-8", newline="", buffering=1)  # noqa: SIM115
+        # Buffered: flushed with every progress overview and at the end (the ledger, not this
+        # report, is what must survive a crash line by line).
+        self._report = open(report, "a", encoding="utf-8", newline="")  # noqa: SIM115
         self._report_writer = csv.writer(self._report)
         if new_report:
             self._report_writer.writerow(REPORT_COLUMNS)
@@ -146,6 +148,7 @@ class Journal:
         self._master.write(f"{_stamp()}|driver|{message}\n")
 
     def overview(self, done: int, total: int, failed: int, elapsed: float) -> None:
+        self._report.flush()
         remaining = ""
         if 0 < done < total:
             left = elapsed / done * (total - done)
