@@ -282,6 +282,8 @@ def _execute(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}
                 )
                 driver.run(pending)
+        if client is None and getattr(connected, "cluster", None) is not None:
+            link = None  # the dashboard closed with the cluster started for this job
     except KeyboardInterrupt:
         state.abort("The job was canceled by the user.", status="Canceled")
         _finish(spec, plan, state, journal, driver, started, link)
