@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # Azurite (the Azure Blob emulator) from npm, for the storage tests; started by their fixtures.
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean official-mltable
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
+
+# Record how the official mltable package loads tests/fixtures/mltable (its own environment:
+# it pins older pandas); tests/unit/test_mltable_official.py compares dask_parallel with it.
+official-mltable:
+	test -x .venv-mltable/bin/python || $(PYTHON) -m venv .venv-mltable
+	.venv-mltable/bin/python -m pip install --quiet "mltable==1.7.0" "azureml-dataprep[pandas]==5.5.0"
+	.venv-mltable/bin/python tests/conformance/official_mltable.py
 
 clean:
 	rm -rf $(VENV) dask-parallel-runs .pytest_cache

@@ -21,7 +21,7 @@ from pyarrow import csv
 from ..errors import MLTableError
 from .blocks import Block
 from .locations import FoundFile
-from .schema import FormatPlan, unify, widen
+from .schema import ZERO_ONE, FormatPlan, unify, widen
 from .steps import Step
 from .textfiles import ASCII_COMPATIBLE, head, line_ranges, read_range
 
@@ -114,6 +114,11 @@ def _infer(
     fields = []
     for field in table.schema:
         kind = field.type
+        if pa.types.is_integer(kind) and _only_zeros_and_ones(table.column(field.name)):
+            # The official reader takes a column of only 0 and 1 for booleans; marked, so that
+            # a file where the column holds other integers makes it an integer column again.
+            fields.append(pa.field(field.name, pa.bool_(), metadata={ZERO_ONE: b"1"}))
+            continue
         if pa.types.is_integer(kind):
             kind = pa.int64()
         elif pa.types.is_floating(kind):
@@ -128,16 +133,28 @@ def _infer(
     return pa.schema(fields)
 
 
+INFERENCE_FILES = 8
+
+
+def _only_zeros_and_ones(column: pa.ChunkedArray) -> bool:
+    values = set(column.drop_null().unique().to_pylist())
+    return bool(values) and values <= {0, 1}
+
+
 def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> FormatPlan:
     options = step.options
     columns = file_columns(files, options)
     schemas = []
     inferred_for: set[str] = set()
+    sampled_files = 0
     for found, (names, skip) in zip(files, columns):
-        if set(names) <= inferred_for and options["header"] != "all_files_different_headers":
+        # Like the official reader, look at more than the first file (a few, not thousands).
+        seen = set(names) <= inferred_for and options["header"] != "all_files_different_headers"
+        if seen and sampled_files >= INFERENCE_FILES:
             continue
         schemas.append((found.uri, _infer(where, found, names, skip, options)))
         inferred_for.update(names)
+        sampled_files += 1
     schema = unify(where, schemas)
     overrides = _override_columns(options, schema.names)
     schema = pa.schema([pa.field(f.name, pa.string()) if f.name in overrides else f for f in schema])
@@ -180,8 +197,8 @@ def _parse(
                 null_values=[""],
                 strings_can_be_null=not empty_as_string,
                 quoted_strings_can_be_null=not empty_as_string,
-                true_values=["true", "True", "TRUE"],
-                false_values=["false", "False", "FALSE"],
+                true_values=["true", "True", "TRUE", "1"],
+                false_values=["false", "False", "FALSE", "0"],
                 timestamp_parsers=[csv.ISO8601],
             ),
         )

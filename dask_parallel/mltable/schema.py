@@ -19,6 +19,9 @@ class FormatPlan:
     blocks: list[Block]
 
 
+ZERO_ONE = b"dask_parallel.zero_one"  # set on boolean columns inferred from 0/1 values
+
+
 def _family(kind: pa.DataType) -> str:
     if pa.types.is_integer(kind):
         return "int"
@@ -26,6 +29,8 @@ def _family(kind: pa.DataType) -> str:
         return "float"
     if pa.types.is_null(kind):
         return "null"
+    if pa.types.is_boolean(kind):
+        return "bool"
     return str(kind)
 
 
@@ -43,6 +48,11 @@ def unify(where: str, schemas: Sequence[tuple[str, pa.Schema]]) -> pa.Schema:
             if known.type.equals(field.type) or pa.types.is_null(field.type):
                 continue
             families = {_family(known.type), _family(field.type)}
+            if families == {"bool", "int"} and all(
+                pa.types.is_integer(f.type) or (f.metadata or {}).get(ZERO_ONE) for f in (known, field)
+            ):
+                fields[field.name] = pa.field(field.name, pa.int64())  # 0/1 in one file, 2 in another
+                continue
             if families == {"int", "float"}:
                 fields[field.name] = pa.field(field.name, pa.float64())
                 continue

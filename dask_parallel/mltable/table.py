@@ -290,7 +290,7 @@ class MLTable:
         frames = [reader.read(b) for b in blocks]
         if not frames:
             return _empty(reader)
-        return pd.concat(frames, ignore_index=True)
+        return _plain_dtypes(pd.concat(frames, ignore_index=True))
 
     def to_dask_dataframe(self, partition_size: int | str | None = None):
         """A Dask DataFrame with one partition per block of ``partition_size`` bytes ("10mb")."""
@@ -411,3 +411,14 @@ def load(uri: str | os.PathLike, *, base_dir: str | None = None) -> MLTable:
         if fs.isfile(path):
             folder = folder.rstrip("/")[: -len("MLTable")].rstrip("/") or "/"
     return MLTable(read_document(folder.rstrip("/") if folder != "/" else folder))
+
+
+def _plain_dtypes(frame):
+    """Whole-table loads give numpy ``int64`` / ``bool`` where a column has no missing value,
+    as the official ``mltable`` package does. Mini-batches keep the nullable ``Int64`` /
+    ``boolean``, so that every mini-batch of a column has the same dtype."""
+    for name in frame.columns:
+        dtype = str(frame[name].dtype)
+        if dtype in ("Int64", "boolean") and not frame[name].isna().any():
+            frame[name] = frame[name].astype("int64" if dtype == "Int64" else "bool")
+    return frame

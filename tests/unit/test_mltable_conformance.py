@@ -79,7 +79,17 @@ def test_the_corpus_covers_every_read_and_transformation():
 def test_case_loads_to_expected_frame(case):
     table = mltable.load(CORPUS / case)
     got = relative_paths(table.to_pandas_dataframe(), case)
-    pd.testing.assert_frame_equal(got, expected_frame(case))
+    pd.testing.assert_frame_equal(got, whole_table(expected_frame(case)))
+
+
+def whole_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A whole-table load uses numpy int64 / bool for columns without a missing value (as the
+    official mltable package does); mini-batches keep the nullable dtypes of expected.json."""
+    for column in frame.columns:
+        dtype = str(frame[column].dtype)
+        if dtype in ("Int64", "boolean") and not frame[column].isna().any():
+            frame[column] = frame[column].astype("int64" if dtype == "Int64" else "bool")
+    return frame
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c != "files_partitioned"])
