@@ -166,8 +166,9 @@ class Driver:
                         todo.appendleft(follow_up)
                 elif now - last_progress > self.progress_update_timeout:
                     self.state.abort(
-                        f"No progress update in {int(now - last_progress)} seconds "
-                        f"(--progress_update_timeout is {int(self.progress_update_timeout)})."
+                        f"No progress update in {int(self.progress_update_timeout)} seconds: no "
+                        "mini batch finished in that time (--progress_update_timeout). Check "
+                        "logs/sys/node/ for what the workers were doing."
                     )
                 if now - last_overview > OVERVIEW_INTERVAL:
                     last_overview = now

@@ -249,3 +249,29 @@ def test_import_error_is_an_init_failure(tmp_path, client):
     result = dp.run(job, client=client, run_dir=tmp_path / "run")
     assert result.status == "Failed"
     assert "ModuleNotFoundError" in result.error
+
+
+def test_no_progress_watchdog_fails_the_job(tmp_path):
+    # Its own cluster: the hung call keeps its worker busy until the cluster closes.
+    script = """
+    import time
+
+    def run(mb):
+        time.sleep(300)
+        return mb
+    """
+    job = file_job(
+        tmp_path,
+        script,
+        files=2,
+        mini_batch_size="1",
+        max_concurrency_per_instance=1,
+        retry_settings={"timeout": 600},
+        program_arguments="--progress_update_timeout 3",
+    )
+    started = time.monotonic()
+    result = dp.run(job, run_dir=tmp_path / "run")
+    assert result.status == "Failed"
+    assert result.error.startswith("No progress update in 3 seconds")
+    assert time.monotonic() - started < 60
+    assert (tmp_path / "run" / "logs" / "job_result.txt").read_text().startswith("Failed\nNo progress update")
