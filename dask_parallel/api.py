@@ -270,7 +270,6 @@ def _execute(
                 driver = Driver(
                     connected,
                     runtime,
-                    plan.mini_batches,
                     state,
                     journal,
                     step_name=spec.name,

@@ -126,10 +126,6 @@ def register_node(node: Any) -> None:
         _BUILDERS[-1].nodes.append(node)
 
 
-def node_key(node: Any) -> int:
-    return id(node)
-
-
 def bind_value(value: Any, declared: Any) -> Any:
     """Turn a pipeline placeholder passed to a component call into a binding input."""
     mode = declared.mode if isinstance(declared, Input) else None

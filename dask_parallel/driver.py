@@ -37,7 +37,6 @@ class Driver:
         self,
         client: Client,
         runtime: RuntimeSpec,
-        mini_batches: Sequence[MiniBatch],
         state: JobState,
         journal: Journal,
         *,
@@ -48,7 +47,6 @@ class Driver:
     ) -> None:
         self.client = client
         self.runtime = runtime
-        self.by_id = {mb.id: mb for mb in mini_batches}
         self.state = state
         self.journal = journal
         self.step_name = step_name

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-import re
 
 from ..errors import MLTableError
 from ..paths import filesystem, is_remote, normalize_path
 from .datastores import resolve_datastore
-
-GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 @dataclasses.dataclass(frozen=True)
