@@ -187,3 +187,33 @@ __all__ = [
     "field_dict",
     "register_node",
 ]
+
+
+def call_component(component: Any, bindings: dict[str, Any], label: str) -> Any:
+    """What calling a component does (``job(data=Input(...))``): a copy with inputs bound.
+
+    A data input may be given an ``Input``, a path string or a pipeline placeholder; a
+    literal input a plain value. Inside a ``@pipeline`` body the new node is registered.
+    """
+    from .errors import JobValidationError
+
+    node = copy.deepcopy(component)
+    for key, value in bindings.items():
+        if key not in node.inputs:
+            raise JobValidationError(
+                f"{component.name or label} got an unknown input {key!r}; declared inputs are: "
+                f"{', '.join(sorted(node.inputs)) or '(none)'}."
+            )
+        declared = node.inputs[key]
+        value = bind_value(value, declared)  # pipeline placeholders become bindings
+        if isinstance(value, Input):
+            if isinstance(declared, Input) and value.mode is None and declared.mode is not None:
+                value = copy.copy(value)
+                value.mode = declared.mode
+        elif isinstance(declared, Input) and declared.is_data and isinstance(value, str):
+            value = Input(type=declared.type, path=value, mode=declared.mode)
+        elif isinstance(declared, Input) and not declared.is_data:
+            value = Input(type=declared.type, default=value)
+        node.inputs[key] = value
+    register_node(node)
+    return node

@@ -8,7 +8,6 @@ to the interpreter dask_parallel runs on. Inside a pipeline it runs on a Dask wo
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import re
@@ -17,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from .bindings import bind_value, field_dict, register_node
+from .bindings import call_component, field_dict
 from .entities import Input, Output
 from .errors import JobValidationError
 from .parallel import AZURE_ONLY, NAME_PATTERN
@@ -98,26 +97,7 @@ class Command:
 
     def __call__(self, **bindings: Any) -> Command:
         """Return a copy of this command with the given inputs bound."""
-        node = copy.deepcopy(self)
-        for key, value in bindings.items():
-            if key not in node.inputs:
-                raise JobValidationError(
-                    f"{self.name or 'command'} got an unknown input {key!r}; declared inputs are: "
-                    f"{', '.join(sorted(node.inputs)) or '(none)'}."
-                )
-            declared = node.inputs[key]
-            value = bind_value(value, declared)
-            if isinstance(value, Input):
-                if isinstance(declared, Input) and value.mode is None and declared.mode is not None:
-                    value = copy.copy(value)
-                    value.mode = declared.mode
-            elif isinstance(declared, Input) and declared.is_data and isinstance(value, str):
-                value = Input(type=declared.type, path=value, mode=declared.mode)
-            elif isinstance(declared, Input) and not declared.is_data:
-                value = Input(type=declared.type, default=value)
-            node.inputs[key] = value
-        register_node(node)
-        return node
+        return call_component(self, bindings, "command")
 
     def __repr__(self) -> str:
         return f"Command(name={self.name!r}, command={self.command!r}, inputs={sorted(self.inputs)})"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from .bindings import bind_value, field_dict, register_node
+from .bindings import call_component, field_dict
 from .entities import Input, Output, RetrySettings, RunFunction
 from .errors import JobValidationError
 from .sizes import is_binding, parse_mini_batch_size
@@ -238,28 +237,7 @@ class Parallel:
 
     def __call__(self, **bindings: Any) -> Parallel:
         """Return a copy of this job with the given inputs bound, as azure.ai.ml does."""
-        node = copy.deepcopy(self)
-        for key, value in bindings.items():
-            if key not in node.inputs:
-                raise JobValidationError(
-                    f"{self.name or 'parallel job'} got an unknown input {key!r}; declared inputs "
-                    f"are: {', '.join(sorted(node.inputs)) or '(none)'}."
-                )
-            declared = node.inputs[key]
-            value = bind_value(value, declared)  # pipeline placeholders become bindings
-            if isinstance(value, Input):
-                if isinstance(declared, Input) and value.mode is None and declared.mode is not None:
-                    value = copy.copy(value)
-                    value.mode = declared.mode
-                node.inputs[key] = value
-            elif isinstance(declared, Input) and declared.is_data and isinstance(value, str):
-                node.inputs[key] = Input(type=declared.type, path=value, mode=declared.mode)
-            elif isinstance(declared, Input) and not declared.is_data:
-                node.inputs[key] = Input(type=declared.type, default=value)
-            else:
-                node.inputs[key] = value
-        register_node(node)
-        return node
+        return call_component(self, bindings, "parallel job")
 
     def __repr__(self) -> str:
         return (

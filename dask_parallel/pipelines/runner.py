@@ -162,11 +162,27 @@ class _StepRunner:
 
 
 def _completed(step_dir: str, outputs: dict[str, str], started: float, reused: bool = False) -> JobResult:
+    return _step_result(step_dir, "Completed", outputs, None, started, reused)
+
+
+def _failed(step_dir: str, reason: str, started: float, status: str = "Failed") -> JobResult:
+    return _step_result(step_dir, status, {}, reason, started)
+
+
+def _step_result(
+    step_dir: str,
+    status: str,
+    outputs: dict[str, str],
+    error: str | None,
+    started: float,
+    reused: bool = False,
+) -> JobResult:
+    """The result of a step that processed no mini-batches (a command, or one never run)."""
     return JobResult(
-        status="Completed",
+        status=status,
         run_dir=step_dir,
         outputs=outputs,
-        error=None,
+        error=error,
         mini_batches_total=0,
         mini_batches_succeeded=0,
         mini_batches_failed=0,
@@ -176,23 +192,6 @@ def _completed(step_dir: str, outputs: dict[str, str], started: float, reused: b
         started=started,
         finished=time.time(),
         reused=reused,
-    )
-
-
-def _failed(step_dir: str, reason: str, started: float, status: str = "Failed") -> JobResult:
-    return JobResult(
-        status=status,
-        run_dir=step_dir,
-        outputs={},
-        error=reason,
-        mini_batches_total=0,
-        mini_batches_succeeded=0,
-        mini_batches_failed=0,
-        items_total=0,
-        items_succeeded=0,
-        items_failed=0,
-        started=started,
-        finished=time.time(),
     )
 
 
