@@ -27,6 +27,8 @@ from .runtime import AttemptResult, EntryScriptPlugin, RuntimeSpec, classify_los
 from .state import Action, JobState, Outcome, Report
 
 OVERVIEW_INTERVAL = 5.0
+GATHER_LINGER = 0.02  # seconds
+GATHER_BATCH = 64
 MAX_ERRORS_KEPT = 20
 
 
@@ -97,9 +99,17 @@ class Driver:
     def _gather_loop(self) -> None:
         while True:
             batch = [self._finished.get()]
-            while True:
+            # Linger briefly so one fetch carries several results: every fetch is a request
+            # the workers' event loops must answer, taking the CPU from running mini-batches.
+            deadline = time.monotonic() + GATHER_LINGER
+            while len(batch) < GATHER_BATCH:
+                remaining = deadline - time.monotonic()
                 try:
-                    batch.append(self._finished.get_nowait())
+                    batch.append(
+                        self._finished.get(timeout=remaining)
+                        if remaining > 0
+                        else self._finished.get_nowait()
+                    )
                 except queue.Empty:
                     break
             stop = None in batch
