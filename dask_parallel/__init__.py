@@ -34,6 +34,7 @@ _EXPORTS = {
     "command": "commands",
     "load_component": "pipelines.loader",
     "load_job": "job_yaml",
+    "mini_batches": "dask_collections",
     "parallel_run_function": "parallel",
     "pipeline": "pipelines",
     "resume": "resume",

@@ -260,3 +260,13 @@ def test_two_jobs_side_by_side_on_one_cluster_keep_their_settings(tmp_path, clie
     for (name, folder, _), result in zip(jobs, results):
         assert result.status == "Completed", result.error
         assert (folder / "out" / "result.txt").read_text() == f"{name} {name} {name}\n" * 12
+
+
+def test_mini_batches_as_a_dask_bag(tmp_path):
+    job = file_job(tmp_path, "def run(mb):\n    return mb\n", files=7, mini_batch_size="3")
+    bag = dp.mini_batches(job)
+    assert bag.npartitions == 3
+    partitions = bag.map_partitions(lambda files: [[os.path.basename(f) for f in files]]).compute(
+        scheduler="sync"
+    )
+    assert partitions == [[f"item_{i:03d}.txt" for i in range(s, min(s + 3, 7))] for s in (0, 3, 6)]

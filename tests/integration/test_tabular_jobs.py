@@ -162,3 +162,15 @@ def test_file_list_mltable_feeds_file_mini_batches(tmp_path, client):
     assert result.status == "Completed"
     assert result.mini_batches_total == 3
     assert (tmp_path / "out.txt").read_text() == "".join(f"{i}.png: {i}\n" for i in range(5))
+
+
+def test_mini_batches_as_a_dask_dataframe(tmp_path, client):
+    """The job's division, as a Dask dataframe: one partition per mini-batch, same rows."""
+    expected = write_csvs(tmp_path / "table", files=2, rows=100)
+    job = tabular_job(tmp_path, "paths:\n  - pattern: ./*.csv\ntransformations:\n  - read_delimited\n", "1kb")
+    frame = dp.mini_batches(job)
+    result = dp.run(job, client=client, run_dir=tmp_path / "run")
+    assert frame.npartitions == result.mini_batches_total > 2
+    sizes = frame.map_partitions(len).compute().tolist()
+    assert sum(sizes) == len(expected) and all(sizes)
+    pd.testing.assert_frame_equal(frame.compute().reset_index(drop=True), expected, check_dtype=False)
