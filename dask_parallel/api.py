@@ -110,8 +110,6 @@ def run(
             logger.warning("reusing the result of the identical earlier run in %s", earlier.run_dir)
             print(f"Reusing the identical earlier run {earlier.run_dir} (is_deterministic=True).")
             return earlier
-    if show_progress is None:
-        show_progress = bool(config.get("progress", True))
     return execute(
         spec,
         plan,
@@ -189,7 +187,7 @@ def execute(
     *,
     client: Client | str | None,
     run_dir: str,
-    show_progress: bool,
+    show_progress: bool | None = None,
     identity: dict[str, Any] | None = None,
     restored: dict[str, dict[str, Any]] | None = None,
     reuse_key: str | None = None,
@@ -199,6 +197,8 @@ def execute(
     ``restored`` maps mini-batch ids to their final ledger records from an earlier run of
     this run directory: those are not run again.
     """
+    if show_progress is None:
+        show_progress = bool(config.get("progress", True))
     os.makedirs(run_dir, exist_ok=True)
     lock = os.path.join(run_dir, "run.lock")
     with open(lock, "w", encoding="utf-8") as handle:

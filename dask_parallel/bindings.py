@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .entities import Input, Output
@@ -217,3 +217,17 @@ def call_component(component: Any, bindings: dict[str, Any], label: str) -> Any:
         node.inputs[key] = value
     register_node(node)
     return node
+
+
+def declared_outputs(outputs: Any) -> dict:
+    """A component's ``outputs`` argument as Output objects (mappings become ``Output``)."""
+    from .errors import JobValidationError
+
+    declared = field_dict(outputs=True)
+    for key, value in dict(outputs or {}).items():
+        if isinstance(value, Mapping):
+            value = Output(**dict(value))
+        if value is not None and not isinstance(value, (Output, str)):
+            raise JobValidationError(f"outputs.{key} must be an Output (got {type(value).__name__}).")
+        declared[key] = value
+    return declared

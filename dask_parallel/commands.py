@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from .bindings import call_component, field_dict
+from .bindings import call_component, declared_outputs, field_dict
 from .entities import Input, Output
 from .errors import JobValidationError
 from .parallel import AZURE_ONLY, NAME_PATTERN
@@ -80,13 +80,7 @@ class Command:
         self.inputs = field_dict()
         for key, value in dict(inputs or {}).items():
             self.inputs[key] = Input(**dict(value)) if isinstance(value, Mapping) else value
-        self.outputs = field_dict(outputs=True)
-        for key, value in dict(outputs or {}).items():
-            if isinstance(value, Mapping):
-                value = Output(**dict(value))
-            if value is not None and not isinstance(value, (Output, str)):
-                raise JobValidationError(f"outputs.{key} must be an Output (got {type(value).__name__}).")
-            self.outputs[key] = value
+        self.outputs = declared_outputs(outputs)
         for kind, key in BINDING.findall(command):
             declared = self.inputs if kind == "inputs" else self.outputs
             if key not in declared:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .bindings import call_component, field_dict
+from .bindings import call_component, declared_outputs, field_dict
 from .entities import Input, Output, RetrySettings, RunFunction
 from .errors import JobValidationError
 from .sizes import is_binding, parse_mini_batch_size
@@ -110,13 +110,7 @@ class Parallel:
             if isinstance(value, Mapping):
                 value = Input(**dict(value))
             self.inputs[key] = value
-        self.outputs: dict[str, Output | None] = field_dict(outputs=True)
-        for key, value in dict(outputs or {}).items():
-            if isinstance(value, Mapping):
-                value = Output(**dict(value))
-            if value is not None and not isinstance(value, (Output, str)):
-                raise JobValidationError(f"outputs.{key} must be an Output (got {type(value).__name__}).")
-            self.outputs[key] = value
+        self.outputs: dict[str, Output | None] = declared_outputs(outputs)
 
         if resources is not None:
             if not isinstance(resources, Mapping):

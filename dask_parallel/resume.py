@@ -8,7 +8,6 @@ from typing import Any
 
 from distributed import Client
 
-from . import config
 from .errors import ResumeError
 from .journal import read_ledger
 from .parallel import Parallel
@@ -138,8 +137,6 @@ def resume(
             "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
         )
     restored = {} if force else finished_mini_batches(folder, {mb.id for mb in plan.mini_batches})
-    if show_progress is None:
-        show_progress = bool(config.get("progress", True))
     return execute(
         spec,
         plan,
