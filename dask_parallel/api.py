@@ -102,7 +102,7 @@ def run(
     spec = build_job_spec(job, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout):
         plan = plan_input(spec)
-        identity = resume_identity(spec, plan.mini_batches)
+        identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
         reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
     if reuse_key is not None:
         earlier = reuse.lookup(reuse_key)
@@ -148,13 +148,12 @@ def _slow_listing_warning(seconds: int):
 
 
 def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> RuntimeSpec:
+    # EntryScript().output_dir: the append_row output's folder, else the first output's.
     output_dir = os.path.join(run_dir, "outputs", "entry_script")
     if spec.append_row_output is not None:
-        output = spec.outputs[spec.append_row_output]
-        output_dir = output.local_path if output.type != "uri_file" else os.path.dirname(output.local_path)
+        output_dir = spec.outputs[spec.append_row_output].local_folder
     elif spec.outputs:
-        first = next(iter(spec.outputs.values()))
-        output_dir = first.local_path if first.type != "uri_file" else os.path.dirname(first.local_path)
+        output_dir = next(iter(spec.outputs.values())).local_folder
     return RuntimeSpec(
         job_id=job_id,
         code_dir=spec.code_dir,
@@ -177,8 +176,7 @@ def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> 
 
 def _prepare_outputs(spec: JobSpec) -> None:
     for output in spec.outputs.values():
-        folder = output.local_path if output.type != "uri_file" else os.path.dirname(output.local_path)
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(output.local_folder, exist_ok=True)
 
 
 def execute(
@@ -223,7 +221,7 @@ def _execute(
     journal = Journal(run_dir)
     job_id = uuid.uuid4().hex
     if identity is None:
-        identity = resume_identity(spec, plan.mini_batches)
+        identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
     journal.write_job(
         {
             "job_id": job_id,

@@ -19,19 +19,22 @@ from .paths import filesystem, is_remote
 SKIPPED_CODE_DIRS = ("__pycache__", ".git", ".ipynb_checkpoints")
 
 
-def _digest(value: Any) -> str:
+def digest(value: Any) -> str:
+    """A stable sha256 of a JSON-able value."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def version_of(info: dict[str, Any]) -> list:
+    """[size, version] from an fsspec ``info``/``find`` entry: the ETag, or the mtime."""
+    version = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
+    return [info.get("size"), None if version is None else str(version)]
 
 
 def file_identity(uri: str) -> tuple[str, int | None, str | None]:
     """(path, size, version) where version is the mtime or the object store's ETag."""
-    if not is_remote(uri):
-        stat = os.stat(uri)
-        return uri, stat.st_size, str(stat.st_mtime_ns)
     fs, path = filesystem(uri)
-    info = fs.info(path)
-    version = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
-    return uri, info.get("size"), None if version is None else str(version)
+    size, version = version_of(fs.info(path))
+    return uri, size, version
 
 
 def referenced_files(mini_batches: Iterable[MiniBatch]) -> list[str]:
@@ -54,11 +57,11 @@ def tree_fingerprint(folder: str) -> str:
     if is_remote(folder):
         fs, path = filesystem(folder)
         details = fs.find(path, detail=True) if fs.isdir(path) else {path: fs.info(path)}
-        return _digest(
+        return digest(
             sorted((k, v.get("size"), str(v.get("ETag") or v.get("mtime"))) for k, v in details.items())
         )
     if os.path.isfile(folder):
-        return _digest(file_identity(folder)[1:])
+        return digest(file_identity(folder)[1:])
     entries = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_CODE_DIRS)
@@ -66,7 +69,7 @@ def tree_fingerprint(folder: str) -> str:
             path = os.path.join(root, name)
             stat = os.stat(path)
             entries.append((os.path.relpath(path, folder), stat.st_size, stat.st_mtime_ns))
-    return _digest(entries)
+    return digest(entries)
 
 
 def code_fingerprint(code_dir: str) -> str:
@@ -93,14 +96,20 @@ RESUME_SETTINGS = (
 )
 
 
-def resume_identity(spec: Any, mini_batches: Iterable[MiniBatch]) -> dict[str, Any]:
-    """What must not change between a run and its resume."""
+def resume_identity(
+    spec: Any, mini_batches: Iterable[MiniBatch], file_versions: dict[str, list] | None = None
+) -> dict[str, Any]:
+    """What must not change between a run and its resume.
+
+    ``file_versions`` are the input files' [size, version] when the listing gave them;
+    otherwise each file is looked up.
+    """
     data = dataclasses.asdict(spec)
     batches = list(mini_batches)
     identity = {
         "input": {"name": spec.major_input.name, "type": spec.major_input.type, "uri": spec.major_input.uri},
         "settings": {key: data[key] for key in RESUME_SETTINGS},
         "division": [mb.id for mb in batches],
-        "files": input_files(batches),
+        "files": file_versions if file_versions is not None else input_files(batches),
     }
     return json.loads(json.dumps(identity, default=str))  # the form it takes in job.json

@@ -7,6 +7,7 @@ import dataclasses
 from . import mltable
 from .batching import MiniBatch, block_mini_batches, file_mini_batches, keyed_file_mini_batches
 from .errors import InputError, MLTableError
+from .fingerprint import version_of
 from .mltable import TableReader, resolve_datastore
 from .paths import filesystem, is_remote
 from .sizes import DEFAULT_BYTES_PER_MINI_BATCH, DEFAULT_FILES_PER_MINI_BATCH
@@ -20,11 +21,13 @@ class InputPlan:
     kind: str  # "files" or "tabular"
     mini_batches: tuple[MiniBatch, ...]
     reader: TableReader | None
-    fingerprint: tuple
+    # Each input file's [size, version] when the listing already told it (folders and single
+    # files); None for MLTables, whose files are then looked up one by one.
+    file_versions: dict[str, list] | None = None
 
 
-def list_folder(uri: str, where: str) -> tuple[list[str], tuple]:
-    """All files under a folder, recursively, sorted; with a (path, size) fingerprint."""
+def list_folder(uri: str, where: str) -> tuple[list[str], dict[str, list]]:
+    """All files under a folder, recursively, sorted; with each file's [size, version]."""
     fs, path = filesystem(uri)
     if not fs.isdir(path):
         if fs.isfile(path):
@@ -40,8 +43,7 @@ def list_folder(uri: str, where: str) -> tuple[list[str], tuple]:
         files = [f"{protocol}://{name}" for name in names]
     else:
         files = names
-    fingerprint = tuple((f, details[n].get("size")) for f, n in zip(files, names))
-    return files, fingerprint
+    return files, {f: version_of(details[n]) for f, n in zip(files, names)}
 
 
 def plan_input(spec: JobSpec) -> InputPlan:
@@ -65,9 +67,9 @@ def plan_input(spec: JobSpec) -> InputPlan:
                 f"{where}: {source.uri!r} is not a file; declare the input as type='uri_folder' for a folder."
             )
         files = [uri]
-        fingerprint = ((uri, fs.size(path)),)
+        versions = {uri: version_of(fs.info(path))}
     elif source.type == "uri_folder":
-        files, fingerprint = list_folder(uri, where)
+        files, versions = list_folder(uri, where)
     else:
         return _plan_mltable(spec, uri, where)
     if not files:
@@ -76,7 +78,7 @@ def plan_input(spec: JobSpec) -> InputPlan:
             "Point the input at a folder with data."
         )
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    return InputPlan("files", tuple(file_mini_batches(files, size)), None, fingerprint)
+    return InputPlan("files", tuple(file_mini_batches(files, size)), None, versions)
 
 
 def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
@@ -94,7 +96,7 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         batches = block_mini_batches(
             [u.block for u in plan.units], [u.partition_key_value for u in plan.units]
         )
-        return InputPlan("tabular", tuple(batches), plan.reader, plan.fingerprint)
+        return InputPlan("tabular", tuple(batches), plan.reader)
     files = [f for unit in plan.units for f in unit.files]
     if not files:
         raise InputError(
@@ -103,6 +105,6 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         )
     if keys:
         groups = [(u.files, u.partition_key_value or {}) for u in plan.units]
-        return InputPlan("files", tuple(keyed_file_mini_batches(groups)), None, plan.fingerprint)
+        return InputPlan("files", tuple(keyed_file_mini_batches(groups)), None)
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    return InputPlan("files", tuple(file_mini_batches(files, size)), None, plan.fingerprint)
+    return InputPlan("files", tuple(file_mini_batches(files, size)), None)

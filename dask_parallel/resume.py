@@ -128,7 +128,7 @@ def resume(
     plan = plan_input(spec)
     from .fingerprint import resume_identity
 
-    identity = resume_identity(spec, plan.mini_batches)
+    identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
     changes = describe_changes(stored.get("identity", {}), identity)
     if changes and not force:
         raise ResumeError(

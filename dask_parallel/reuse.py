@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from . import config
-from .fingerprint import _digest, code_fingerprint, tree_fingerprint
+from .fingerprint import code_fingerprint, digest, tree_fingerprint
 from .paths import exists
 from .result import JobResult
 
@@ -34,7 +34,7 @@ def key(spec: Any, identity: dict[str, Any], *, run_dir: str) -> str:
             side_inputs[name] = tree_fingerprint(value) if exists(value) else value
         except Exception:  # noqa: BLE001 - a literal that merely looks like a path
             side_inputs[name] = value
-    return _digest(
+    return digest(
         {
             "settings": settings,
             "code": code_fingerprint(spec.code_dir),

@@ -46,6 +46,11 @@ class OutputRef:
     def is_remote(self) -> bool:
         return self.uri != self.local_path
 
+    @property
+    def local_folder(self) -> str:
+        """The folder the script writes into (a uri_file output's parent folder)."""
+        return os.path.dirname(self.local_path) if self.type == "uri_file" else self.local_path
+
 
 @dataclasses.dataclass(frozen=True)
 class JobSpec:
@@ -161,10 +166,6 @@ def check_entry_script(code_dir: str, entry_script: str) -> None:
         )
 
 
-def _literal_text(value: Any) -> str:
-    return str(value)
-
-
 def _input_value(name: str, value: Any, base_dir: str) -> tuple[str | None, Input | None]:
     """Return the string a binding resolves to (None when the input has no value)."""
     if isinstance(value, Input):
@@ -176,12 +177,12 @@ def _input_value(name: str, value: Any, base_dir: str) -> tuple[str | None, Inpu
             return normalize_path(value.path, base_dir), value
         if value.default is None:
             return None, value
-        return _literal_text(value.default), value
+        return str(value.default), value
     if value is None:
         return None, None
     if is_binding(value):
         raise _binding_error(f"inputs.{name}", value)
-    return _literal_text(value), None
+    return str(value), None
 
 
 def _resolve_arguments(text: str, values: dict[str, dict[str, str | None]]) -> tuple[str, ...]:

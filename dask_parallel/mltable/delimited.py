@@ -97,7 +97,7 @@ def _override_columns(options: dict[str, Any], names: Sequence[str]) -> set[str]
     inference = options["infer_column_types"]
     chosen: set[str] = set()
     for item in (inference or {}).get("column_type_overrides", ()):
-        chosen.update(c for c in select(item["columns"], list(names), "column_type_overrides") if True)
+        chosen.update(select(item["columns"], list(names), "column_type_overrides"))
     return chosen
 
 

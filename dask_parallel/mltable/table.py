@@ -38,7 +38,6 @@ class TablePlan:
     kind: str
     units: tuple[Unit, ...]
     reader: TableReader | None
-    fingerprint: tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,9 +197,8 @@ class MLTable:
         if not self.is_tabular:
             frame = self._file_frame()
             files = [str(p) for p in frame["Path"]]
-            fingerprint = tuple((f, None) for f in files)
             if not partition_keys:
-                return TablePlan("files", (Unit(files=tuple(files)),), None, fingerprint)
+                return TablePlan("files", (Unit(files=tuple(files)),), None)
             groups: dict[tuple, list[str]] = {}
             for _, row in frame.iterrows():
                 groups.setdefault(tuple(_plain(row[k]) for k in partition_keys), []).append(str(row["Path"]))
@@ -208,11 +206,10 @@ class MLTable:
                 Unit(files=tuple(paths), partition_key_value=dict(zip(partition_keys, key)))
                 for key, paths in groups.items()
             )
-            return TablePlan("files", units, None, fingerprint)
+            return TablePlan("files", units, None)
         reader, blocks = self.blocks(partition_size if not partition_keys else 1 << 62)
-        fingerprint = tuple((b.path, b.start, b.end, b.row_groups, b.slices) for b in blocks)
         if not partition_keys:
-            return TablePlan("tabular", tuple(Unit(block=b) for b in blocks), reader, fingerprint)
+            return TablePlan("tabular", tuple(Unit(block=b) for b in blocks), reader)
         grouped: dict[tuple, list[Block]] = {}
         for block in blocks:
             values = self._key_values(block)
@@ -224,7 +221,7 @@ class MLTable:
             )
             for key, group in grouped.items()
         )
-        return TablePlan("tabular", units, reader, fingerprint)
+        return TablePlan("tabular", units, reader)
 
     def _key_values(self, block: Block) -> dict[str, Any]:
         fmt = self.partition_format

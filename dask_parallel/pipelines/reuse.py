@@ -2,8 +2,8 @@
 is not run again (parallel steps are reused by :mod:`dask_parallel.reuse` in ``api.run``).
 
 The key hashes the step's definition (command or entry script and every setting), the
-content fingerprint of its code folder and of every input (file paths, sizes and
-modification times), and any output path the user chose. Records live in a
+content of its code folder and the identity of every input (file paths, sizes and
+versions; :mod:`dask_parallel.fingerprint`), and any output path the user chose. Records live in a
 ``.step-cache`` folder beside the run directories, and a record is used only while the
 outputs it points at still exist.
 """
@@ -11,39 +11,28 @@ outputs it points at still exist.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from typing import Any
 
 from ..commands import Command
 from ..entities import Input, Output
-from ..paths import is_remote
+from ..fingerprint import code_fingerprint, digest, tree_fingerprint
+from ..paths import exists, is_remote
 
 CACHE_DIR = ".step-cache"
 
 
-def _tree(path: str) -> list[Any]:
-    if is_remote(path) or not os.path.exists(path):
-        return [path]
-    if os.path.isfile(path):
-        stat = os.stat(path)
-        return [path, stat.st_size, stat.st_mtime_ns]
-    found: list[Any] = []
-    for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            stat = os.stat(full)
-            found.append([os.path.relpath(full, path), stat.st_size, stat.st_mtime_ns])
-    return [path, found]
+def _content(path: str) -> Any:
+    """The identity of an input's files (sizes and versions), or the path if it is absent."""
+    return tree_fingerprint(path) if exists(path) else path
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Input):
         data = {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
         if value.is_data and value.path is not None:
-            data["content"] = _tree(value.path)
+            data["content"] = _content(value.path)
         return data
     if isinstance(value, Output):
         return dataclasses.asdict(value)
@@ -58,14 +47,13 @@ def step_key(node: Command, code_dir: str, staged_outputs: set[str]) -> str:
         "kind": "command",
         "command": node.command,
         "env": node.environment_variables,
-        "code": _tree(code_dir),
+        "code": code_fingerprint(code_dir) if os.path.isdir(code_dir) else code_dir,
         "inputs": {k: _plain(v) for k, v in sorted(node.inputs.items())},
         "outputs": {
             k: _plain(v) for k, v in sorted(node.outputs.items()) if k not in staged_outputs and v is not None
         },
     }
-    text = json.dumps(definition, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return digest(definition)[:32]
 
 
 def lookup(cache_root: str, key: str) -> dict[str, Any] | None:
