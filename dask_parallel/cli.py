@@ -43,7 +43,9 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dask-parallel",
-        description="Run Azure ML parallel jobs (CLI v2 YAML, type: parallel) on a Dask cluster.",
+        description=(
+            "Run Azure ML parallel jobs (CLI v2 YAML: type: parallel or type: pipeline) on a Dask cluster."
+        ),
         epilog="Exit codes: 0 completed, 1 failed, 2 invalid job file or arguments, 130 canceled "
         "(Ctrl-C or SIGTERM). Settings: dask-parallel.* in Dask's configuration (see docs/configuration.md).",
     )
@@ -113,7 +115,9 @@ def _report(exc: Exception, args: argparse.Namespace) -> int:
 
 # -- run ------------------------------------------------------------------------------
 def _job_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("job_file", metavar="JOB.yml", help="an Azure ML CLI v2 job file (type: parallel)")
+    parser.add_argument(
+        "job_file", metavar="JOB.yml", help="an Azure ML CLI v2 job file (type: parallel or type: pipeline)"
+    )
     parser.add_argument(
         "--set",
         action="append",
