@@ -20,7 +20,7 @@ import dask.config
 from distributed import Client, LocalCluster
 
 import dask_parallel as dp
-from dask_parallel.cluster import LOCAL_CLUSTER_CONFIG
+from dask_parallel.execution.cluster import LOCAL_CLUSTER_CONFIG
 
 TRIVIAL = "def run(mini_batch):\n    return mini_batch\n"
 CPU_BOUND = """

@@ -25,7 +25,7 @@ import dask.config
 from distributed import Client, LocalCluster
 
 import dask_parallel as dp
-from dask_parallel.cluster import LOCAL_CLUSTER_CONFIG
+from dask_parallel.execution.cluster import LOCAL_CLUSTER_CONFIG
 
 # Every attempt appends "<index> <start time>" to RECORD; mini-batches whose index is a
 # multiple of FAIL_EVERY fail on their first attempt; HANG makes mini-batch 1 hang once.

@@ -1,3 +1,3 @@
-from .cli import main
+from dask_parallel.cli import main
 
 raise SystemExit(main())

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from .mltable import Block, BlockGroup
+from dask_parallel.inputs.blocks import Block, BlockGroup
 
 
 @dataclasses.dataclass(frozen=True)

@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(exc: Exception, args: argparse.Namespace) -> int:
-    from .errors import DaskParallelError, JobCanceledError
-    from .rundir import NotARunDirectory
+    from dask_parallel.errors import DaskParallelError, JobCanceledError
+    from dask_parallel.rundir.status import NotARunDirectory
 
     if isinstance(exc, JobCanceledError):
         say_error(str(exc))
@@ -149,7 +149,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 def _progress_style(args: argparse.Namespace) -> str | None:
     """``None`` for no progress (``--quiet``, or ``dask-parallel.progress: false``); "bar" in a
     terminal; otherwise "log", a line every ``dask-parallel.progress-interval`` seconds."""
-    from . import config
+    from dask_parallel import config
 
     if getattr(args, "quiet", False) or not config.get("progress", True):
         return None
@@ -160,8 +160,8 @@ def _progress_style(args: argparse.Namespace) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     import dask.config
 
-    from .api import new_run_dir, run
-    from .pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
+    from dask_parallel.engine import new_run_dir, run
+    from dask_parallel.pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
 
     job = load_job(args.job_file, overrides=args.set)
     run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_run_dir_json(run_dir: str) -> None:
-    from .rundir import NotARunDirectory, read_status
+    from dask_parallel.rundir.status import NotARunDirectory, read_status
 
     try:
         print(json.dumps(read_status(run_dir).to_dict(), indent=2, default=str))
@@ -198,7 +198,7 @@ def _print_run_dir_json(run_dir: str) -> None:
 def _save_timeline(run_dir: str) -> None:
     """Write logs/job_timeline.png; a job's result never depends on the picture."""
     try:
-        from .plotting import save_timeline
+        from dask_parallel.rundir.timeline import save_timeline
 
         save_timeline(run_dir)
     except Exception as exc:  # noqa: BLE001 - e.g. matplotlib missing: say so, go on
@@ -208,11 +208,11 @@ def _save_timeline(run_dir: str) -> None:
 # -- validate -------------------------------------------------------------------------
 @command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
 def _validate(args: argparse.Namespace) -> int:
-    from .api import new_run_dir
-    from .inputs import plan_input
-    from .pipelines import PipelineJob, validate_pipeline
-    from .pipelines.loader import load_any as load_job
-    from .spec import build_job_spec
+    from dask_parallel.engine import new_run_dir
+    from dask_parallel.inputs.planning import plan_input
+    from dask_parallel.pipelines import PipelineJob, validate_pipeline
+    from dask_parallel.pipelines.loader import load_any as load_job
+    from dask_parallel.spec.job_spec import build_job_spec
 
     job = load_job(args.job_file, overrides=args.set)
     if isinstance(job, PipelineJob):
@@ -237,7 +237,7 @@ def _run_dir_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("status", "show the status and progress of a running or finished job", _run_dir_arguments)
 def _status(args: argparse.Namespace) -> int:
-    from .rundir import read_status
+    from dask_parallel.rundir.status import read_status
 
     status = read_status(args.run_dir)
     print(json.dumps(status.to_dict(), indent=2, default=str) if args.json else status)
@@ -251,7 +251,7 @@ def _logs_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("logs", "show a job's result, its errors and which log files to read", _logs_arguments)
 def _logs(args: argparse.Namespace) -> int:
-    from .rundir import describe_logs
+    from dask_parallel.rundir.status import describe_logs
 
     print(describe_logs(args.run_dir, max_errors=args.errors))
     return EXIT_COMPLETED
@@ -279,8 +279,8 @@ def _resume_arguments(parser: argparse.ArgumentParser) -> None:
 def _resume(args: argparse.Namespace) -> int:
     import dask.config
 
-    from .job_yaml import load_job
-    from .resume import resume
+    from dask_parallel.engine import resume
+    from dask_parallel.spec.job_file import load_job
 
     job = load_job(args.job) if args.job else None
     style = _progress_style(args)
@@ -306,7 +306,7 @@ def _upgrade_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("upgrade", "turn a v1 ParallelRunConfig YAML into a v2 type: parallel job YAML", _upgrade_arguments)
 def _upgrade(args: argparse.Namespace) -> int:
-    from .upgrade import upgrade_config_file
+    from dask_parallel.v1.upgrade import upgrade_config_file
 
     target = os.path.dirname(os.path.abspath(args.write)) if args.write else os.getcwd()
     text = upgrade_config_file(

@@ -7,7 +7,7 @@ import os
 import fsspec
 from fsspec.core import url_to_fs
 
-from .errors import InputError
+from dask_parallel.errors import InputError
 
 
 def is_remote(uri: str) -> bool:

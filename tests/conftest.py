@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 def client():
     from distributed import Client, LocalCluster
 
-    from dask_parallel.cluster import LOCAL_CLUSTER_CONFIG
+    from dask_parallel.execution.cluster import LOCAL_CLUSTER_CONFIG
 
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
         cluster = LocalCluster(

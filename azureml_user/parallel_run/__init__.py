@@ -26,7 +26,7 @@ class EntryScript:
     _lock = threading.Lock()
 
     def __new__(cls) -> EntryScript:
-        from dask_parallel.runtime import current_host
+        from dask_parallel.worker.sandbox import current_host
 
         host = current_host()
         with cls._lock:

@@ -1,9 +1,9 @@
 """Pipelines: ``@pipeline``, command and parallel steps, bindings, and running them on Dask."""
 
-from .dsl import pipeline
-from .job import PipelineJob, PipelineSettings
-from .result import PipelineResult
-from .runner import run_pipeline, validate_pipeline
+from dask_parallel.pipelines.dsl import pipeline
+from dask_parallel.pipelines.job import PipelineJob, PipelineSettings
+from dask_parallel.pipelines.result import PipelineResult
+from dask_parallel.pipelines.runner import run_pipeline, validate_pipeline
 
 __all__ = [
     "PipelineJob",

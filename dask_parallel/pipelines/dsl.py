@@ -9,10 +9,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..bindings import BoundInput, PipelineInput, building
-from ..entities import Input, Output
-from ..errors import JobValidationError
-from .job import PipelineJob, PipelineSettings
+from dask_parallel.errors import JobValidationError
+from dask_parallel.jobs.bindings import BoundInput, PipelineInput, building
+from dask_parallel.jobs.entities import Input, Output
+from dask_parallel.pipelines.job import PipelineJob, PipelineSettings
 
 STEP_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 KNOWN_KWARGS = (

@@ -6,15 +6,15 @@ import copy
 import dataclasses
 from typing import Any
 
-from ..bindings import PARENT_INPUT, PARENT_JOB_OUTPUT, PipelineInput
-from ..commands import BINDING as COMMAND_BINDING
-from ..commands import Command
-from ..entities import DATA_INPUT_TYPES, Input, Output, RetrySettings
-from ..errors import JobValidationError
-from ..parallel import Parallel
-from ..paths import normalize_path
-from ..sizes import is_binding, parse_mini_batch_size
-from .job import PipelineJob
+from dask_parallel.errors import JobValidationError
+from dask_parallel.jobs.bindings import PARENT_INPUT, PARENT_JOB_OUTPUT, PipelineInput
+from dask_parallel.jobs.command import BINDING as COMMAND_BINDING
+from dask_parallel.jobs.command import Command
+from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output, RetrySettings
+from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.paths import normalize_path
+from dask_parallel.pipelines.job import PipelineJob
+from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
 
 FOLDER_TYPES = ("uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
 INT_SETTINGS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..bindings import FieldDict, field_dict
+from dask_parallel.jobs.bindings import FieldDict, field_dict
 
 
 @dataclasses.dataclass

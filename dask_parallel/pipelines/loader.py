@@ -7,13 +7,20 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..bindings import PARENT_OUTPUT
-from ..commands import Command
-from ..entities import Input, Output
-from ..errors import JobValidationError
-from ..job_yaml import INPUT_KEYS, OUTPUT_KEYS, JobFile, job_from_mapping, load_job, read_yaml
-from ..parallel import Parallel
-from .job import PipelineJob, PipelineSettings
+from dask_parallel.errors import JobValidationError
+from dask_parallel.jobs.bindings import PARENT_OUTPUT
+from dask_parallel.jobs.command import Command
+from dask_parallel.jobs.entities import Input, Output
+from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.pipelines.job import PipelineJob, PipelineSettings
+from dask_parallel.spec.job_file import (
+    INPUT_KEYS,
+    OUTPUT_KEYS,
+    JobFile,
+    job_from_mapping,
+    load_job,
+    read_yaml,
+)
 
 PIPELINE_KEYS = (
     "$schema",

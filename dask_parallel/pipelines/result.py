@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..result import JobResult
+from dask_parallel.rundir.result import JobResult
 
 
 @dataclasses.dataclass(frozen=True)

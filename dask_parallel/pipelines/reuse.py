@@ -1,9 +1,9 @@
 """Command-step reuse: a deterministic command whose definition and inputs did not change
-is not run again (parallel steps are reused by :mod:`dask_parallel.reuse` in ``api.run``).
+is not run again (parallel steps are reused by :mod:`dask_parallel.rundir.reuse` in ``api.run``).
 
 The key hashes the step's definition (command or entry script and every setting), the
 content of its code folder and the identity of every input (file paths, sizes and
-versions; :mod:`dask_parallel.fingerprint`), and any output path the user chose. Records live in a
+versions; :mod:`dask_parallel.rundir.fingerprint`), and any output path the user chose. Records live in a
 ``.step-cache`` folder beside the run directories, and a record is used only while the
 outputs it points at still exist.
 """
@@ -15,10 +15,10 @@ import json
 import os
 from typing import Any
 
-from ..commands import Command
-from ..entities import Input, Output
-from ..fingerprint import code_fingerprint, digest, tree_fingerprint
-from ..paths import exists, is_remote
+from dask_parallel.jobs.command import Command
+from dask_parallel.jobs.entities import Input, Output
+from dask_parallel.paths import exists, is_remote
+from dask_parallel.rundir.fingerprint import code_fingerprint, digest, tree_fingerprint
 
 CACHE_DIR = ".step-cache"
 

@@ -1,7 +1,7 @@
 """Run a :class:`PipelineJob`: steps in dependency order on one Dask cluster.
 
 Every step gets a folder ``<run_dir>/<step>``; parallel steps run through
-:func:`dask_parallel.api.run`, command steps as a process on a Dask worker. Steps whose
+:func:`dask_parallel.engine.run`, command steps as a process on a Dask worker. Steps whose
 inputs are ready run side by side (each parallel step's entry script sees its own argv,
 environment and working directory on the shared workers). A
 failed step stops its dependents (and, unless ``settings.continue_on_step_failure``, any
@@ -20,20 +20,28 @@ from typing import Any
 
 from distributed import Client
 
-from .. import config
-from ..cluster import connect
-from ..commands import Command, execute_command, render_command
-from ..entities import Input, Output
-from ..errors import DaskParallelError, JobValidationError
-from ..modes import apply_input_modes
-from ..parallel import Parallel
-from ..paths import is_remote, normalize_path
-from ..result import JobResult
-from ..spec import check_entry_script
-from . import reuse
-from .graph import Produced, code_dir, dependencies, dependents, order, output_type, resolve_node
-from .job import PipelineJob
-from .result import PipelineResult
+from dask_parallel import config
+from dask_parallel.errors import DaskParallelError, JobValidationError
+from dask_parallel.execution.cluster import connect
+from dask_parallel.inputs.modes import apply_input_modes
+from dask_parallel.jobs.command import Command, execute_command, render_command
+from dask_parallel.jobs.entities import Input, Output
+from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.paths import is_remote, normalize_path
+from dask_parallel.pipelines import reuse
+from dask_parallel.pipelines.graph import (
+    Produced,
+    code_dir,
+    dependencies,
+    dependents,
+    order,
+    output_type,
+    resolve_node,
+)
+from dask_parallel.pipelines.job import PipelineJob
+from dask_parallel.pipelines.result import PipelineResult
+from dask_parallel.rundir.result import JobResult
+from dask_parallel.spec.job_spec import check_entry_script
 
 STATUS_FILE = "pipeline.json"
 
@@ -92,7 +100,7 @@ class _StepRunner:
         started = time.time()
         try:
             if isinstance(node, Parallel):
-                from ..api import run as run_parallel
+                from dask_parallel.engine import run as run_parallel
 
                 if self.job.settings.force_rerun:
                     node.is_deterministic = False  # api.run reuses deterministic jobs
@@ -153,7 +161,7 @@ class _StepRunner:
         code = future.result()
         if code != 0:
             return _failed(step_dir, f"the command exited with code {code}; see {log_path}", started)
-        from ..outputs import upload_folder
+        from dask_parallel.outputs.append_row import upload_folder
 
         for key, uri in outputs.items():
             if is_remote(uri):
@@ -237,7 +245,7 @@ def run_pipeline(
     base_dir: str | os.PathLike | None = None,
 ) -> PipelineResult:
     """Run every step of ``job``; see :func:`dask_parallel.run`."""
-    from ..api import new_run_dir
+    from dask_parallel.engine import new_run_dir
 
     base = os.path.abspath(os.fspath(base_dir or job.source_dir or os.getcwd()))
     target = (

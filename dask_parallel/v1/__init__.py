@@ -5,8 +5,8 @@ azureml imports; everything translates to v2 objects (:meth:`ParallelRunStep.to_
 A ``workspace`` argument is accepted wherever v1 takes one, and not needed.
 """
 
-from .config import Environment, ParallelRunConfig
-from .data import (
+from dask_parallel.v1.config import Environment, ParallelRunConfig
+from dask_parallel.v1.data import (
     Dataset,
     DatasetConsumptionConfig,
     FileDataset,
@@ -14,9 +14,9 @@ from .data import (
     PipelineData,
     TabularDataset,
 )
-from .parameters import PipelineParameter
-from .pipeline import ActivityFailedException, Experiment, Pipeline, PipelineRun
-from .step import ParallelRunStep
+from dask_parallel.v1.parameters import PipelineParameter
+from dask_parallel.v1.pipeline import ActivityFailedException, Experiment, Pipeline, PipelineRun
+from dask_parallel.v1.step import ParallelRunStep
 
 __all__ = [
     "ActivityFailedException",

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from ..errors import JobValidationError
-from ..sizes import MINI_BATCH_SIZE_PATTERN
-from .parameters import PipelineParameter, default_of
+from dask_parallel.errors import JobValidationError
+from dask_parallel.spec.sizes import MINI_BATCH_SIZE_PATTERN
+from dask_parallel.v1.parameters import PipelineParameter, default_of
 
 RESERVED_FILE_CHARS = '~"#%&*:<>?/\\{|}'
 LOGGING_LEVELS = ("WARNING", "INFO", "DEBUG")

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from .. import config
-from ..entities import Input, Output
-from ..errors import JobValidationError
-from ..paths import is_remote
+from dask_parallel import config
+from dask_parallel.errors import JobValidationError
+from dask_parallel.jobs.entities import Input, Output
+from dask_parallel.paths import is_remote
 
 
 def _paths(path: Any) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import JobValidationError
+from dask_parallel.errors import JobValidationError
 
 PARAMETER_NAME = re.compile(r"^[A-Za-z_]\w*$")
 

@@ -6,12 +6,12 @@ import os
 import shutil
 from typing import Any
 
-from ..errors import DaskParallelError, JobValidationError
-from ..pipelines.job import PipelineJob, PipelineSettings
-from ..pipelines.result import PipelineResult
-from .data import DatasetConsumptionConfig, OutputFileDatasetConfig
-from .parameters import PipelineParameter
-from .step import ParallelRunStep
+from dask_parallel.errors import DaskParallelError, JobValidationError
+from dask_parallel.pipelines.job import PipelineJob, PipelineSettings
+from dask_parallel.pipelines.result import PipelineResult
+from dask_parallel.v1.data import DatasetConsumptionConfig, OutputFileDatasetConfig
+from dask_parallel.v1.parameters import PipelineParameter
+from dask_parallel.v1.step import ParallelRunStep
 
 
 class ActivityFailedException(DaskParallelError):
@@ -82,7 +82,7 @@ class Pipeline:
                             "pipeline writes."
                         )
                     producer, output = producers[id(value)]
-                    from ..entities import Input
+                    from dask_parallel.jobs.entities import Input
 
                     bound[key] = Input(
                         type="uri_folder", path=f"${{{{parent.jobs.{producer}.outputs.{output}}}}}"
@@ -208,7 +208,7 @@ class Experiment:
             raise JobValidationError(f"Experiment.submit needs a Pipeline (got {type(config).__name__}).")
         job = config.to_v2(pipeline_parameters, name=self.name)
         job.settings.force_rerun = bool(regenerate_outputs)
-        from ..pipelines.runner import run_pipeline
+        from dask_parallel.pipelines.runner import run_pipeline
 
         result = run_pipeline(job, client=client, run_dir=run_dir, show_progress=show_progress)
         return PipelineRun(self, result)

@@ -6,12 +6,12 @@ import re
 import shlex
 from typing import Any
 
-from ..entities import Input, RetrySettings, RunFunction
-from ..errors import JobValidationError
-from ..parallel import Parallel
-from .config import ParallelRunConfig
-from .data import DatasetConsumptionConfig, OutputFileDatasetConfig, TabularDataset, _Dataset
-from .parameters import PipelineParameter, default_of
+from dask_parallel.errors import JobValidationError
+from dask_parallel.jobs.entities import Input, RetrySettings, RunFunction
+from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.v1.config import ParallelRunConfig
+from dask_parallel.v1.data import DatasetConsumptionConfig, OutputFileDatasetConfig, TabularDataset, _Dataset
+from dask_parallel.v1.parameters import PipelineParameter, default_of
 
 STEP_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 RESERVED_ARGUMENTS = (

@@ -2,7 +2,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dask_parallel.batching import block_mini_batches, file_mini_batches
-from dask_parallel.mltable import Block
+from dask_parallel.inputs.blocks import Block
 
 
 def test_groups_consecutive_files():

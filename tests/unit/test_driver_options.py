@@ -1,7 +1,7 @@
 import pytest
 
-from dask_parallel.driver_options import DriverOptions, parse_driver_options
 from dask_parallel.errors import JobValidationError
+from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
 
 
 def test_defaults():

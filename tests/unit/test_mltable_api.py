@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from dask_parallel import mltable
-from dask_parallel.mltable.output import describe_folder, write_output_mltable
+from dask_parallel.outputs.mltable_output import describe_folder, write_output_mltable
 
 
 def csv_table(tmp_path, rows=1000, files=2, extra=""):

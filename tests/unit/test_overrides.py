@@ -7,8 +7,8 @@ import os
 import pytest
 
 from dask_parallel.errors import JobValidationError
-from dask_parallel.job_yaml import load_job
-from dask_parallel.overrides import apply_overrides, parse_override
+from dask_parallel.spec.job_file import load_job
+from dask_parallel.spec.overrides import apply_overrides, parse_override
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "conf" / "examples" / "file_scoring" / "job.yml"

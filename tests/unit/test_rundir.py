@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dask_parallel.journal import REPORT_COLUMNS
-from dask_parallel.result import JobResult
-from dask_parallel.rundir import NotARunDirectory, describe_logs, read_attempts, read_status
+from dask_parallel.rundir.ledger import REPORT_COLUMNS
+from dask_parallel.rundir.result import JobResult
+from dask_parallel.rundir.status import NotARunDirectory, describe_logs, read_attempts, read_status
 
 
 def make_run(root: Path, *, finished: str | None = "Failed", total: int = 4) -> Path:

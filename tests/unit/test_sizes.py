@@ -1,7 +1,7 @@
 import pytest
 
 from dask_parallel.errors import JobValidationError
-from dask_parallel.sizes import is_binding, parse_byte_size, parse_mini_batch_size
+from dask_parallel.spec.sizes import is_binding, parse_byte_size, parse_mini_batch_size
 
 
 @pytest.mark.parametrize(

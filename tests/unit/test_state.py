@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dask_parallel.state import NO_SUCCESS_MESSAGE, Action, JobState, Outcome, Policy, Report
+from dask_parallel.execution.state import NO_SUCCESS_MESSAGE, Action, JobState, Outcome, Policy, Report
 
 
 def ok(mb, attempt=1, total=10, succeeded=None):

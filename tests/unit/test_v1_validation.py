@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from dask_parallel import JobValidationError
-from dask_parallel.upgrade import job_to_yaml, upgrade_config_file
 from dask_parallel.v1 import (
     Dataset,
     Environment,
@@ -15,6 +14,7 @@ from dask_parallel.v1 import (
     ParallelRunStep,
     PipelineParameter,
 )
+from dask_parallel.v1.upgrade import job_to_yaml, upgrade_config_file
 from tests.conftest import make_files, write_script
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import dask_parallel as dp
 from dask_parallel.errors import EntryScriptError, InputError, JobValidationError
-from dask_parallel.spec import build_job_spec
+from dask_parallel.spec.job_spec import build_job_spec
 
 
 def job(**overrides):

@@ -1,0 +1,142 @@
+"""Connect to the Dask cluster a job runs on.
+
+In order of precedence: the caller's ``Client``; a scheduler address given by the caller
+(``run(client="tcp://...")``, ``dask-parallel run --scheduler``); the
+``dask-parallel.cluster.address`` setting; a cluster class named in
+``dask-parallel.cluster.class`` (any Dask cluster manager, created with
+``dask-parallel.cluster.kwargs`` and scaled to the job's worker processes); else a
+LocalCluster on 127.0.0.1. See ``conf/clusters/`` and ``docs/clusters.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import dask.config
+from distributed import Client, LocalCluster
+
+from dask_parallel import config
+from dask_parallel.errors import JobValidationError
+
+logger = logging.getLogger(__name__)
+
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
+
+
+@contextlib.contextmanager
+def connect(client: Client | str | None, n_workers: int) -> Iterator[Client]:
+    """Yield a client; a cluster started here is closed on the way out.
+
+    ``client`` may be a :class:`distributed.Client` (used as it is), a scheduler address
+    (``tcp://...`` or ``tls://...``, with Dask's security settings), or ``None`` for the
+    configured cluster: ``dask-parallel.cluster.address``, ``dask-parallel.cluster.class``,
+    or a LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1.
+    """
+    if isinstance(client, Client):
+        yield client
+        return
+    if client is not None and not isinstance(client, str):
+        raise TypeError(f"client must be a distributed.Client or an address (got {type(client).__name__})")
+    address = client or config.get("cluster.address")
+    if address:
+        with _connect_to(str(address)) as connected:
+            yield connected
+        return
+    cluster = _create_cluster(n_workers)
+    try:
+        with Client(cluster) as created:
+            if config.get("cluster.class"):
+                created.wait_for_workers(1, timeout=float(config.get("cluster.worker-timeout", 600)))
+            yield created
+    finally:
+        cluster.close()
+
+
+@contextlib.contextmanager
+def _connect_to(address: str) -> Iterator[Client]:
+    try:
+        connected = Client(address)
+    except (OSError, TimeoutError) as exc:
+        raise OSError(
+            f"could not connect to the Dask scheduler at {address} ({type(exc).__name__}: {exc}). "
+            "Check that the scheduler runs and the address is right (`dask scheduler` prints it); "
+            "for tls:// set distributed.comm.tls.* in your Dask configuration (docs/clusters.md)."
+        ) from None
+    with connected:
+        yield connected
+
+
+def _create_cluster(n_workers: int) -> Any:
+    name = config.get("cluster.class")
+    if not name:
+        return _local_cluster(n_workers)
+    cls = _import_cluster_class(str(name))
+    kwargs = dict(config.get("cluster.kwargs") or {})
+    try:
+        cluster = cls(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - any failure to start is reported the same way
+        raise JobValidationError(
+            f"could not create the cluster {name} with dask-parallel.cluster.kwargs {kwargs}: "
+            f"{type(exc).__name__}: {exc}. Fix the keyword arguments in your Dask configuration "
+            "(for example a file from conf/clusters/ copied to ~/.config/dask/)."
+        ) from None
+    logger.info("created %s; scaling to %d workers", name, n_workers)
+    cluster.scale(n_workers)
+    return cluster
+
+
+def _import_cluster_class(name: str) -> type:
+    module_name, _, class_name = name.rpartition(".")
+    try:
+        if not module_name:
+            raise ImportError(f"{name!r} has no module part")
+        return getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise JobValidationError(
+            f"dask-parallel.cluster.class is {name!r}, which cannot be imported ({exc}). Give a full "
+            "import path such as dask_jobqueue.SLURMCluster or dask_kubernetes.operator.KubeCluster, "
+            "and install its package in this environment."
+        ) from None
+
+
+def _local_cluster(n_workers: int) -> LocalCluster:
+    configured = config.get("local-cluster.n-workers")
+    # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure; and
+    # with no allowed failures Dask never re-runs a task whose worker died behind our back:
+    # the driver decides every retry and counts every attempt.
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        return LocalCluster(
+            n_workers=int(configured) if configured else n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host=config.get("local-cluster.host", "127.0.0.1"),
+            dashboard_address=config.get("local-cluster.dashboard-address", "127.0.0.1:8787"),
+            memory_limit=config.get("local-cluster.memory-limit", "auto"),
+            silence_logs=logging.ERROR,
+        )
+
+
+def dashboard_link(client: Client) -> str | None:
+    """The dashboard's URL, or None when the scheduler serves none (bokeh missing, disabled)."""
+    try:
+        info = client.scheduler_info()
+        if not info.get("services", {}).get("dashboard"):
+            return None
+        return client.dashboard_link
+    except Exception:  # noqa: BLE001 - no dashboard
+        return None
+
+
+def worker_count(client: Client) -> int:
+    info = client.scheduler_info(n_workers=-1) if _accepts_n_workers(client) else client.scheduler_info()
+    return sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+
+
+def _accepts_n_workers(client: Client) -> bool:
+    import inspect
+
+    return "n_workers" in inspect.signature(client.scheduler_info).parameters

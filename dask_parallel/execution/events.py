@@ -1,0 +1,34 @@
+"""What one attempt of one mini-batch reports to the driver: facts, never data.
+
+Made on the worker, read by the driver, the state machine and the ledger; pure Python so
+that every stage can import it without Dask."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dask_parallel.execution.state import Outcome
+
+
+@dataclasses.dataclass
+class AttemptResult:
+    """What one attempt reports back to the driver: facts, never data."""
+
+    mini_batch_id: str
+    index: int
+    attempt: int
+    outcome: Outcome
+    total_items: int | None = None
+    succeeded_items: int = 0
+    error: str | None = None
+    traceback: str | None = None
+    node_id: str = ""
+    process_name: str = ""
+    pid: int = 0
+    worker: str = ""
+    start_time: float = 0.0
+    elapsed: float = 0.0
+    run_time: float = 0.0
+    part: str | None = None  # the process's rows file holding this attempt's rows
+    part_offset: int = 0
+    part_length: int = 0

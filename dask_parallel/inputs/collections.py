@@ -1,0 +1,46 @@
+"""A job's mini-batches as a Dask collection: a bag of file lists, or a dataframe.
+
+The engine runs each mini-batch as its own task (so it can time out, retry and resume one
+mini-batch at a time); this module shows the very same division as the Dask collection a
+Dask user would build, with one partition per mini-batch, to inspect or compute directly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from dask_parallel.jobs.parallel import Parallel
+
+
+def mini_batches(job: Parallel, *, base_dir: str | os.PathLike | None = None) -> Any:
+    """The mini-batches of ``job`` as a Dask collection, one partition per mini-batch.
+
+    File inputs give a ``dask.bag.Bag`` whose partition *i* is the list of files of
+    mini-batch *i* (as URLs or local paths: remote files are downloaded only when the job
+    runs); tabular MLTables give a ``dask.dataframe.DataFrame`` whose partition *i* is the
+    DataFrame ``run()`` receives for mini-batch *i*.
+
+    Examples
+    --------
+    >>> bag = dask_parallel.mini_batches(job)          # doctest: +SKIP
+    >>> bag.npartitions, bag.map_partitions(len).compute()  # doctest: +SKIP
+    """
+    import dask
+    import dask.bag as db
+    import dask.dataframe as dd
+
+    from dask_parallel.inputs.planning import plan_input
+    from dask_parallel.spec.job_spec import build_job_spec
+
+    if base_dir is None:
+        base_dir = getattr(job, "source_dir", None) or os.getcwd()
+    # Nothing is written: the run directory only names outputs that have no path.
+    spec = build_job_spec(job, base_dir=os.path.abspath(os.fspath(base_dir)), run_dir=tempfile.gettempdir())
+    plan = plan_input(spec)
+    if plan.kind == "files":
+        return db.from_delayed([dask.delayed(list)(mb.files) for mb in plan.mini_batches])
+    blocks = [mb.block for mb in plan.mini_batches]
+    meta = plan.reader.read(blocks[0]).iloc[:0]
+    return dd.from_map(plan.reader.read, blocks, meta=meta, enforce_metadata=False)

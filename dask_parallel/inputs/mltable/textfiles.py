@@ -1,0 +1,61 @@
+"""Byte ranges of text files cut on line boundaries, and small reads of file heads."""
+
+from __future__ import annotations
+
+import itertools
+
+from dask_parallel.paths import filesystem
+
+# Encodings in which a newline byte is always a line break, so a file may be cut at any newline.
+ASCII_COMPATIBLE = ("utf-8", "utf-8-sig", "ascii", "latin-1", "cp1252")
+HEAD_BYTES = 1 << 20
+
+
+def line_ranges(path: str, size: int, total: int | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` ranges of about ``size`` bytes, each ending just after a newline.
+
+    Only the byte at each cut is looked at (one short read per range), never the whole file.
+    """
+    fs, fpath = filesystem(path)
+    if total is None:
+        total = fs.size(fpath)
+    bounds = [0]
+    if total > size:
+        with fs.open(fpath, "rb", block_size=1 << 16) as handle:
+            target = size
+            while target < total:
+                handle.seek(target - 1)
+                handle.readline()  # to the start of the next line
+                position = handle.tell()
+                if position >= total:
+                    break
+                if position > bounds[-1]:
+                    bounds.append(position)
+                target = position + size
+    bounds.append(total)
+    return [(start, end) for start, end in itertools.pairwise(bounds) if end > start]
+
+
+def read_range(path: str, start: int, end: int | None) -> bytes:
+    fs, fpath = filesystem(path)
+    if start == 0 and end is None:
+        return fs.cat_file(fpath)
+    return fs.cat_file(fpath, start=start, end=end)
+
+
+def head(path: str, lines: int, encoding: str, limit: int = HEAD_BYTES) -> bytes:
+    """The first ``lines`` lines of a file (at most ``limit`` bytes, cut at a line end)."""
+    fs, fpath = filesystem(path)
+    with fs.open(fpath, "rb") as handle:
+        data = handle.read(limit)
+    if encoding not in ASCII_COMPATIBLE:
+        return data
+    cut, count = 0, 0
+    while count < lines:
+        position = data.find(b"\n", cut)
+        if position < 0:
+            if len(data) < limit:
+                cut = len(data)
+            break
+        cut, count = position + 1, count + 1
+    return data[:cut] if cut else data

@@ -1,0 +1,106 @@
+"""append_row output: one atomic part per successful mini-batch, assembled in order.
+
+Each worker process appends the rows of its successful attempts to its own rows file and
+reports the byte range it wrote, after the bytes are flushed. The driver records which
+attempt won each mini-batch, and only that attempt's range is ever copied into the final
+file, in mini-batch order: a duplicate or late attempt cannot add rows, and bytes left by
+a process that died mid-write are never referenced. One append per mini-batch, instead
+of a file per mini-batch, keeps this cheap on shared file systems.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dask_parallel.paths import filesystem, is_remote
+
+SETTINGS_FILE = "parallel_run_step.settings.json"
+
+
+Part = tuple[str, int, int]  # (rows file, offset, length) of one winning attempt
+
+
+def load_to_csv_settings(code_dir: str) -> dict[str, Any]:
+    """Keyword arguments for ``DataFrame.to_csv`` from ``parallel_run_step.settings.json``."""
+    path = os.path.join(code_dir, SETTINGS_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        settings = json.load(handle)
+    return dict(settings.get("append_row", {}).get("pandas.DataFrame.to_csv", {}))
+
+
+def render_rows(result: Any, to_csv: dict[str, Any], header: bool) -> str:
+    """The text a ``run()`` result contributes to the aggregated file."""
+    if isinstance(result, (list, tuple)):
+        return "".join(f"{row}\n" for row in result)
+    options = {"sep": " ", "index": False, **to_csv, "header": header}
+    buffer = io.StringIO()
+    result.to_csv(buffer, **options)
+    return buffer.getvalue()
+
+
+def assemble(parts: Sequence[Part | None], target_uri: str, *, has_header: bool = False) -> int:
+    """Copy the winning parts, in mini-batch order, into ``target_uri``.
+
+    The target appears complete or not at all: locally it is written beside the target
+    and renamed; remote stores commit the object when the upload closes. Returns the
+    number of bytes written.
+    """
+    existing = [p for p in parts if p is not None]
+    written = 0
+    if is_remote(target_uri):
+        fs, path = filesystem(target_uri)
+        with fs.open(path, "wb") as out:
+            written = _copy_parts(existing, out, has_header)
+        return written
+    os.makedirs(os.path.dirname(target_uri) or ".", exist_ok=True)
+    temporary = f"{target_uri}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with open(temporary, "wb") as out:
+            written = _copy_parts(existing, out, has_header)
+        os.replace(temporary, target_uri)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return written
+
+
+def _copy_parts(parts: Iterable[Part], out, has_header: bool) -> int:
+    written = 0
+    handles: dict[str, Any] = {}
+    try:
+        for number, (path, offset, length) in enumerate(parts):
+            handle = handles.get(path)
+            if handle is None:
+                handle = handles[path] = open(path, "rb")  # noqa: SIM115 - closed below
+            handle.seek(offset)
+            data = handle.read(length)
+            if len(data) != length:
+                raise OSError(f"{path} is shorter than the rows recorded for it (offset {offset}).")
+            if has_header and number:
+                data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+            out.write(data)
+            written += len(data)
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return written
+
+
+def upload_folder(local_path: str, uri: str) -> None:
+    """Copy a locally staged output folder (or file) to its remote location."""
+    fs, path = filesystem(uri)
+    if os.path.isdir(local_path):
+        for root, _dirs, files in os.walk(local_path):
+            for name in files:
+                source = os.path.join(root, name)
+                relative = os.path.relpath(source, local_path).replace(os.sep, "/")
+                fs.put_file(source, path.rstrip("/") + "/" + relative)
+    elif os.path.isfile(local_path):
+        fs.put_file(local_path, path)

@@ -1,0 +1,209 @@
+"""The run directory: the ledger that makes resume possible, and the logs users read.
+
+Layout (``logs/`` follows Azure ML's parallel job, spec 6.10)::
+
+    RUN_DIR/
+      job.json                      the job's settings and input fingerprint
+      ledger.jsonl                  one line per attempt and per final mini-batch state
+      parts/<mb>.a<N>.part          append_row rows of each successful attempt
+      attempts/<mb>.a<N>.started    markers that explain attempts lost with their process
+      work/<node>/<process>/        each worker process's working directory
+      outputs/<name>/               outputs that were given no path
+      logs/readme.txt, job_result.txt, job_error.txt, job_progress_overview.<time>.txt
+      logs/sys/master_role.txt, logs/sys/job_report/processed_mini-batches.csv
+      logs/sys/node/<node>/<process>.txt
+      logs/user/{stdout,stderr,error,entry_script_log}/<node>/<process>...
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import time
+from typing import Any
+
+from dask_parallel.execution.events import AttemptResult
+
+REPORT_COLUMNS = (
+    "mini_batch_id",
+    "mini_batch_index",
+    "attempt",
+    "result",
+    "node_id",
+    "process_name",
+    "pid",
+    "total_items",
+    "succeeded_items",
+    "failed_items",
+    "start_time",
+    "elapsed_seconds",
+    "error",
+)
+
+README = """\
+Logs of a dask_parallel job (same layout as an Azure ML parallel job).
+
+job_result.txt                      final status and, on failure, the reason and where to look
+job_error.txt                       summary of the errors raised by the entry script
+job_progress_overview.<time>.txt    progress while the job runs: mini-batches processed, time left
+sys/master_role.txt                 the driver's own log: creating, scheduling, retrying, aborting
+sys/job_report/processed_mini-batches.csv
+                                    one row per mini-batch attempt: result, node, process,
+                                    items, elapsed time and error
+sys/job_report/failed_items.csv     the inputs that failed and why: every item of a failed
+                                    mini-batch, and mini-batches whose run() returned fewer items
+sys/node/<node>/<process>.txt       what each worker process did: mini-batches picked and finished
+user/stdout/<node>/<process>.stdout.txt   print() and logging output of the entry script
+user/stderr/<node>/<process>.stderr.txt   stderr of the entry script
+user/error/<node>/<process>.txt     full tracebacks of init() / run() failures and timeouts
+user/entry_script_log/<node>/<process>.log.txt   EntryScript().logger output
+
+<node> is the instance number (0, 1, ...) and <process> is processNNN within it.
+"""
+
+
+def _stamp(epoch: float | None = None) -> str:
+    moment = dt.datetime.fromtimestamp(epoch if epoch is not None else time.time(), dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Journal:
+    """Append-only records of one run, safe against the client process dying at any point."""
+
+    def __init__(self, run_dir: str) -> None:
+        self.run_dir = run_dir
+        self.logs = os.path.join(run_dir, "logs")
+        for folder in (
+            os.path.join(self.logs, "sys", "job_report"),
+            os.path.join(self.logs, "user", "error"),
+            os.path.join(run_dir, "parts"),
+            os.path.join(run_dir, "attempts"),
+        ):
+            os.makedirs(folder, exist_ok=True)
+        self.started = time.time()
+        self.overview_path = os.path.join(
+            self.logs,
+            "job_progress_overview."
+            + dt.datetime.fromtimestamp(self.started, dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+            + ".txt",
+        )
+        with open(os.path.join(self.logs, "readme.txt"), "w", encoding="utf-8") as handle:
+            handle.write(README)
+        self._ledger = os.open(
+            os.path.join(run_dir, "ledger.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
+        report = os.path.join(self.logs, "sys", "job_report", "processed_mini-batches.csv")
+        new_report = not os.path.exists(report)
+        # Buffered: flushed with every progress overview and at the end (the ledger, not this
+        # report, is what must survive a crash line by line).
+        self._report = open(report, "a", encoding="utf-8", newline="")  # noqa: SIM115
+        self._report_writer = csv.writer(self._report)
+        if new_report:
+            self._report_writer.writerow(REPORT_COLUMNS)
+        master = os.path.join(self.logs, "sys", "master_role.txt")
+        self._master = open(master, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    # -- records ----------------------------------------------------------------------
+    def write_job(self, document: dict[str, Any]) -> None:
+        path = os.path.join(self.run_dir, "job.json")
+        temporary = path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, sort_keys=True, default=str)
+        os.replace(temporary, path)
+
+    def ledger(self, event: str, **fields: Any) -> None:
+        line = json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n"
+        os.write(self._ledger, line.encode())  # one write per line: a crash leaves whole lines
+
+    def attempt(self, result: AttemptResult, action: str) -> None:
+        failed = None
+        if result.total_items is not None:
+            failed = result.total_items - result.succeeded_items
+        self._report_writer.writerow(
+            (
+                result.mini_batch_id,
+                result.index,
+                result.attempt,
+                result.outcome.value,
+                result.node_id,
+                result.process_name,
+                result.pid or "",
+                "" if result.total_items is None else result.total_items,
+                result.succeeded_items,
+                "" if failed is None else failed,
+                _stamp(result.start_time) if result.start_time else "",
+                f"{result.elapsed:.3f}",
+                result.error or "",
+            )
+        )
+        record = dict(vars(result))  # flat fields: cheaper than dataclasses.asdict
+        record["outcome"] = result.outcome.value
+        record.pop("traceback", None)
+        self.ledger("attempt", action=action, **record)
+
+    def log(self, message: str) -> None:
+        self._master.write(f"{_stamp()}|driver|{message}\n")
+
+    def overview(self, done: int, total: int, failed: int, elapsed: float) -> None:
+        self._report.flush()
+        remaining = ""
+        if 0 < done < total:
+            left = elapsed / done * (total - done)
+            remaining = f" Estimated remaining time {dt.timedelta(seconds=int(left))}."
+        with open(self.overview_path, "a", encoding="utf-8") as handle:
+            handle.write(
+                f"{_stamp()} Processed {done} of {total} mini batches in "
+                f"{dt.timedelta(seconds=int(elapsed))} ({failed} failed).{remaining}\n"
+            )
+
+    def write_result(self, status: str, reason: str | None, summary: str, errors: list[str]) -> None:
+        text = io.StringIO()
+        text.write(f"{status}\n")
+        if reason:
+            text.write(f"{reason}\n")
+        text.write(f"{summary}\n")
+        if status != "Completed":
+            text.write(
+                "Start with logs/job_error.txt and logs/user/error/ for the entry script's errors, "
+                "and logs/sys/job_report/processed_mini-batches.csv for every attempt.\n"
+            )
+        with open(os.path.join(self.logs, "job_result.txt"), "w", encoding="utf-8") as handle:
+            handle.write(text.getvalue())
+        with open(os.path.join(self.logs, "job_error.txt"), "w", encoding="utf-8") as handle:
+            if errors:
+                handle.write(f"{len(errors)} error(s) from the entry script (first ones shown):\n\n")
+                handle.write("\n\n".join(errors))
+                handle.write("\n")
+            else:
+                handle.write("No error was raised by the entry script.\n")
+
+    def write_failed_items(self, rows: list[tuple[str, int, str, str]]) -> None:
+        """``failed_items.csv``: the inputs of failed mini-batches, and short returns."""
+        path = os.path.join(self.logs, "sys", "job_report", "failed_items.csv")
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("mini_batch_id", "mini_batch_index", "item", "reason"))
+            writer.writerows(rows)
+
+    def close(self) -> None:
+        os.close(self._ledger)
+        self._report.close()
+        self._master.close()
+
+
+def read_ledger(run_dir: str) -> list[dict[str, Any]]:
+    """Every whole line of the ledger (a torn last line from a crash is skipped)."""
+    path = os.path.join(run_dir, "ledger.jsonl")
+    if not os.path.exists(path):
+        return []
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records

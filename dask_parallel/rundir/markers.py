@@ -1,0 +1,54 @@
+"""Attempt markers in ``attempts/``: which attempts a process started, which the watchdog stopped.
+
+Workers write them; the driver reads them when a submission vanished with its worker."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from dask_parallel.execution.state import Outcome
+
+if TYPE_CHECKING:
+    from dask_parallel.worker.runtime_spec import RuntimeSpec
+
+
+def marker_path(spec: RuntimeSpec, token: str, kind: str) -> str:
+    return os.path.join(spec.markers_dir, f"{token}.{kind}")
+
+
+def _was_started(spec: RuntimeSpec, token: str) -> bool:
+    """Whether some worker process logged ``token`` as started (read only after a loss)."""
+    needle = f"{token}\n"
+    try:
+        names = os.listdir(spec.markers_dir)
+    except FileNotFoundError:
+        return False
+    for name in names:
+        if name.endswith(".started"):
+            with open(os.path.join(spec.markers_dir, name), encoding="utf-8") as handle:
+                if needle in handle.read():
+                    return True
+    return False
+
+
+def classify_lost_attempt(spec: RuntimeSpec, token: str) -> tuple[Outcome, str]:
+    """Why a submission vanished with its worker, read from the records it left.
+
+    Each process appends the tokens it starts to its own ``attempts/<process>.started``
+    file (one cheap write, no file created per attempt); the watchdog leaves
+    ``attempts/<token>.timeout`` when it stops a call.
+    """
+    timeout_marker = marker_path(spec, token, "timeout")
+    if os.path.exists(timeout_marker):
+        with open(timeout_marker, encoding="utf-8") as handle:
+            text = handle.read().strip()
+        if text.startswith("init"):
+            return Outcome.INIT_ERROR, text
+        return Outcome.TIMEOUT, text
+    if _was_started(spec, token):
+        return Outcome.PROCESS_DIED, (
+            "the worker process running this attempt died (killed by the OS, out of memory, "
+            "or crashed); see logs/sys/node/ for its last lines."
+        )
+    return Outcome.NOT_STARTED, "the worker was lost before the attempt started"

@@ -1,0 +1,82 @@
+"""What resume needs to know of an earlier run: its finished mini-batches, what changed, who runs it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dask_parallel.rundir.ledger import read_ledger
+
+EXAMPLES_SHOWN = 3
+
+
+def finished_mini_batches(run_dir: str, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    """Mini-batches that succeeded in earlier runs and whose rows are still on disk."""
+    finals: dict[str, dict[str, Any]] = {}
+    for record in read_ledger(run_dir):
+        if record.get("event") == "final" and record.get("mb") in wanted:
+            finals[record["mb"]] = record
+    return {
+        mb_id: record
+        for mb_id, record in finals.items()
+        if record.get("status") == "succeeded" and _rows_present(record.get("part"))
+    }
+
+
+def _rows_present(part: list | None) -> bool:
+    """A mini-batch with rows is reusable only while its byte range is still on disk."""
+    if part is None:
+        return True
+    path, offset, length = part
+    try:
+        return os.path.getsize(path) >= offset + length
+    except OSError:
+        return False
+
+
+def _examples(items: list[str]) -> str:
+    shown = ", ".join(items[:EXAMPLES_SHOWN])
+    return shown + (f" and {len(items) - EXAMPLES_SHOWN} more" if len(items) > EXAMPLES_SHOWN else "")
+
+
+def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Human descriptions of what differs between two resume identities."""
+    changes = []
+    if before.get("input") != after["input"]:
+        changes.append(f"the input changed from {before.get('input')} to {after['input']}")
+    old_settings = before.get("settings", {})
+    for key, value in after["settings"].items():
+        if old_settings.get(key) != value:
+            changes.append(f"{key} changed from {old_settings.get(key)!r} to {value!r}")
+    old_files, new_files = before.get("files", {}), after["files"]
+    added = sorted(set(new_files) - set(old_files))
+    removed = sorted(set(old_files) - set(new_files))
+    modified = sorted(f for f in set(new_files) & set(old_files) if new_files[f] != old_files[f])
+    if added:
+        changes.append(f"{len(added)} input file(s) were added ({_examples(added)})")
+    if removed:
+        changes.append(f"{len(removed)} input file(s) were removed ({_examples(removed)})")
+    if modified:
+        changes.append(f"{len(modified)} input file(s) were modified ({_examples(modified)})")
+    if not (added or removed) and before.get("division") != after["division"]:
+        changes.append(
+            f"the input divides into different mini-batches ({len(before.get('division', []))} before, "
+            f"{len(after['division'])} now)"
+        )
+    return changes
+
+
+def running_pid(run_dir: str) -> int | None:
+    lock = os.path.join(run_dir, "run.lock")
+    try:
+        with open(lock, encoding="utf-8") as handle:
+            pid = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid if pid != os.getpid() else None

@@ -1,0 +1,83 @@
+"""Reuse of identical completed runs (``is_deterministic=True``, v1 ``allow_reuse``).
+
+A run is identical when its settings, its entry-script code, its side inputs and its
+input files (path, size, version) are the same. The earlier result is reused only while
+its outputs are still exactly as that run left them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from typing import Any
+
+from dask_parallel import config
+from dask_parallel.paths import exists
+from dask_parallel.rundir.fingerprint import code_fingerprint, digest, tree_fingerprint
+from dask_parallel.rundir.result import JobResult
+
+logger = logging.getLogger(__name__)
+
+
+def cache_dir() -> str:
+    folder = config.get("reuse-cache") or os.path.join("~", ".cache", "dask-parallel", "reuse")
+    return os.path.abspath(os.path.expanduser(folder))
+
+
+def key(spec: Any, identity: dict[str, Any], *, run_dir: str) -> str:
+    settings = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str).replace(run_dir, "<RUN_DIR>")
+    side_inputs = {}
+    for name, value in spec.side_inputs.items():
+        try:
+            side_inputs[name] = tree_fingerprint(value) if exists(value) else value
+        except Exception:  # noqa: BLE001 - a literal that merely looks like a path
+            side_inputs[name] = value
+    return digest(
+        {
+            "settings": settings,
+            "code": code_fingerprint(spec.code_dir),
+            "files": identity["files"],
+            "side_inputs": side_inputs,
+        }
+    )
+
+
+def _outputs_state(outputs: dict[str, str]) -> dict[str, str | None]:
+    state = {}
+    for name, uri in outputs.items():
+        try:
+            state[name] = tree_fingerprint(uri) if exists(uri) else None
+        except Exception:  # noqa: BLE001
+            state[name] = None
+    return state
+
+
+def remember(reuse_key: str, result: JobResult, spec: Any) -> None:
+    folder = cache_dir()
+    os.makedirs(folder, exist_ok=True)
+    record = {"result": dataclasses.asdict(result), "outputs_state": _outputs_state(result.outputs)}
+    temporary = os.path.join(folder, f".{reuse_key}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(record, handle, default=str)
+    os.replace(temporary, os.path.join(folder, f"{reuse_key}.json"))
+
+
+def lookup(reuse_key: str) -> JobResult | None:
+    """The earlier identical run's result, if its outputs are untouched."""
+    path = os.path.join(cache_dir(), f"{reuse_key}.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+        result = JobResult(**{**record["result"], "reused": True})
+    except (OSError, ValueError, TypeError):
+        return None
+    if not os.path.isdir(result.run_dir):
+        return None
+    if _outputs_state(result.outputs) != record["outputs_state"]:
+        logger.info("not reusing %s: its outputs changed since", result.run_dir)
+        return None
+    return result

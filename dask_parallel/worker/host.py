@@ -1,0 +1,406 @@
+"""The entry-script host that lives in every Dask worker process.
+
+A :class:`~dask_parallel.worker.plugin.EntryScriptPlugin` is registered for each job; on
+each worker it creates an :class:`EntryScriptHost` (cheap: no user code yet). The first mini-batch a process
+receives imports the script and calls ``init()``; every mini-batch then calls ``run()``
+under a watchdog; unregistering the plugin at the end of the job calls ``shutdown()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from dask_parallel.batching import MiniBatch
+from dask_parallel.execution.events import AttemptResult
+from dask_parallel.execution.state import Outcome
+from dask_parallel.outputs.append_row import render_rows
+from dask_parallel.paths import filesystem, is_remote
+from dask_parallel.rundir.markers import classify_lost_attempt, marker_path
+from dask_parallel.worker.runtime_spec import RuntimeSpec
+from dask_parallel.worker.sandbox import (
+    applied_environment,
+    clear_current,
+    current_host,
+    remember_baseline,
+    restore_environment,
+    restore_process,
+    set_current,
+)
+from dask_parallel.worker.user_code import MiniBatchContext, accepts_context, result_length
+from dask_parallel.worker.watchdog import Watchdog
+
+LOG_FORMAT = "%(asctime)s|%(name)s|%(levelname)s|%(process)d|%(message)s"
+TRACEBACK_LIMIT = 8000
+
+
+class InitFailed(Exception):
+    pass
+
+
+def _identity(worker: Any, concurrency: int) -> tuple[str, str]:
+    """Azure-style node id and process name for this worker process."""
+    name = getattr(worker, "name", None)
+    if isinstance(name, int):
+        return str(name // concurrency), f"process{name % concurrency:03d}"
+    host = socket.gethostname()
+    label = str(name or os.getpid())
+    label = "".join(ch if ch.isalnum() else "_" for ch in label.split("://")[-1])
+    return host, f"process_{label}"
+
+
+class _UserLogFilter(logging.Filter):
+    SYSTEM = ("distributed", "tornado", "bokeh", "asyncio", "dask", "fsspec", "urllib3")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(self.SYSTEM)
+
+
+class EntryScriptHost:
+    """Imports the entry script once, calls init() once, runs mini-batches, calls shutdown()."""
+
+    def __init__(self, spec: RuntimeSpec, worker: Any = None) -> None:
+        self.spec = spec
+        self.worker_address = getattr(worker, "address", "") or ""
+        self.node_id, self.process_name = _identity(worker, spec.concurrency)
+        self.pid = os.getpid()
+        self.module: Any = None
+        self.run_function: Any = None
+        self.wants_context = False
+        self.initialized = False
+        self.shut_down = False
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._files: dict[str, Any] = {}
+        self.watchdog = Watchdog(self._on_timeout)
+
+    # -- log files --------------------------------------------------------------------
+    def _path(self, *parts: str) -> str:
+        path = os.path.join(self.spec.logs_dir, *parts)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    def _file(self, key: str, *parts: str):
+        handle = self._files.get(key)
+        if handle is None:
+            handle = open(self._path(*parts), "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._files[key] = handle
+        return handle
+
+    @property
+    def stdout(self):
+        return self._file("stdout", "user", "stdout", self.node_id, f"{self.process_name}.stdout.txt")
+
+    @property
+    def stderr(self):
+        return self._file("stderr", "user", "stderr", self.node_id, f"{self.process_name}.stderr.txt")
+
+    def sys_log(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        self._file("sys", "sys", "node", self.node_id, f"{self.process_name}.txt").write(
+            f"{stamp}|{self.process_name}|pid {self.pid}|{message}\n"
+        )
+
+    def user_error(self, message: str, trace: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        self._file("error", "user", "error", self.node_id, f"{self.process_name}.txt").write(
+            f"{stamp} {message}\n{trace}\n"
+        )
+
+    @property
+    def entry_log_path(self) -> str:
+        return self._path("user", "entry_script_log", self.node_id, f"{self.process_name}.log.txt")
+
+    @contextlib.contextmanager
+    def _captured(self):
+        with contextlib.redirect_stdout(self.stdout), contextlib.redirect_stderr(self.stderr):
+            yield
+
+    # -- lifecycle --------------------------------------------------------------------
+    def _prepare_process(self) -> None:
+        spec = self.spec
+        remember_baseline()
+        workdir = os.path.join(spec.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
+        os.makedirs(workdir, exist_ok=True)
+        self.working_dir = workdir
+        self._argv = [os.path.join(spec.code_dir, spec.entry_script), *spec.argv]
+        self._environment = {**spec.environment_variables, "AZUREML_BI_OUTPUT_PATH": spec.output_dir}
+        level = getattr(logging, spec.logging_level, logging.INFO)
+        handler = logging.StreamHandler(self.stdout)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.addFilter(_UserLogFilter())
+        handler.addFilter(lambda record: current_host() is self)  # only this job's lines
+        handler.setLevel(level)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        if root.level > level or root.level == logging.NOTSET:
+            root.setLevel(level)
+        self._root_handler = handler
+
+    def activate(self) -> None:
+        """Make the process look as this job's script expects: argv, environment, cwd.
+
+        Called before every init() and run(), so jobs sharing a worker process (pipeline
+        steps side by side on one cluster) never see each other's settings.
+        """
+        if current_host() is self:
+            return
+        sys.argv = list(self._argv)
+        restore_environment(set(applied_environment) - set(self._environment))
+        os.environ.update(self._environment)
+        applied_environment.clear()
+        applied_environment.update(self._environment)
+        os.chdir(self.working_dir)
+        if self.spec.code_dir in sys.path:
+            sys.path.remove(self.spec.code_dir)
+        sys.path.insert(0, self.spec.code_dir)
+        if self.module is not None:
+            sys.modules[self.spec.module_name] = self.module
+        set_current(self)
+
+    def ensure_initialized(self) -> None:
+        with self._lock:
+            if self.initialized:
+                return
+            if not getattr(self, "_prepared", False):
+                self._prepare_process()
+                self._prepared = True
+            self.activate()
+            spec = self.spec
+            self.sys_log("importing entry script and calling init()")
+            started = time.monotonic()
+            self.watchdog.arm(3 * spec.timeout + 30, "init")
+            try:
+                with self._captured():
+                    module_spec = importlib.util.spec_from_file_location(
+                        spec.module_name, os.path.join(spec.code_dir, spec.entry_script)
+                    )
+                    module = importlib.util.module_from_spec(module_spec)
+                    sys.modules[spec.module_name] = module
+                    module_spec.loader.exec_module(module)
+                    run_function = getattr(module, "run", None)
+                    if not callable(run_function):
+                        raise AttributeError(
+                            f"entry script {spec.entry_script} defines no callable run(mini_batch)"
+                        )
+                    init = getattr(module, "init", None)
+                    if callable(init):
+                        init()
+                    else:
+                        logging.getLogger("dask_parallel").warning(
+                            "entry script %s defines no init(); continuing", spec.entry_script
+                        )
+            except BaseException as exc:  # noqa: BLE001 - user code may raise anything
+                self.watchdog.disarm()
+                sys.modules.pop(spec.module_name, None)
+                trace = traceback.format_exc()
+                message = f"init() failed: {type(exc).__name__}: {exc}"
+                self.user_error(message, trace)
+                self.sys_log(message)
+                raise InitFailed(message, trace) from None
+            self.watchdog.disarm()
+            self.module, self.run_function = module, run_function
+            self.wants_context = accepts_context(run_function)
+            self.initialized = True
+            self.sys_log(f"init() done in {time.monotonic() - started:.3f}s")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self.shut_down:
+                return
+            self.shut_down = True
+            if self.initialized:
+                shutdown = getattr(self.module, "shutdown", None)
+                if callable(shutdown):
+                    self.activate()
+                    try:
+                        with self._captured():
+                            shutdown()
+                        self.sys_log("shutdown() done")
+                    except BaseException as exc:  # noqa: BLE001
+                        self.user_error(f"shutdown() failed: {exc!r}", traceback.format_exc())
+            handler = getattr(self, "_root_handler", None)
+            if handler is not None:
+                logging.getLogger().removeHandler(handler)
+            if getattr(self, "_prepared", False) and current_host() is self:
+                restore_process(self.spec.module_name, self.module)
+            for handle in self._files.values():
+                with contextlib.suppress(OSError):
+                    handle.close()
+            self._files.clear()
+            clear_current(self)
+
+    # -- one attempt ------------------------------------------------------------------
+    def run_attempt(self, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:
+        spec = self.spec
+        result = AttemptResult(
+            mini_batch_id=mb.id,
+            index=mb.index,
+            attempt=attempt,
+            outcome=Outcome.SUCCEEDED,
+            total_items=mb.known_items,
+            node_id=self.node_id,
+            process_name=self.process_name,
+            pid=self.pid,
+            worker=self.worker_address,
+            start_time=time.time(),
+        )
+        if os.path.exists(marker_path(spec, token, "timeout")):
+            # Dask re-ran a task whose call was stopped by the watchdog: report that instead.
+            result.outcome, result.error = classify_lost_attempt(spec, token)
+            return result
+        with self._write_lock:
+            started = self._stream("started", spec.markers_dir, "started")
+            started.write(f"{token}\n")
+            started.flush()
+        self._current = (mb.id, token)
+        clock = time.monotonic()
+        try:
+            self.ensure_initialized()
+        except InitFailed as exc:
+            result.outcome, result.error, result.traceback = Outcome.INIT_ERROR, exc.args[0], exc.args[1]
+            return result
+        self.activate()
+        self.sys_log(f"mini batch {mb.index} ({mb.id}) attempt {attempt} picked: {mb.describe()}")
+        staged: str | None = None
+        self._phase = "read"
+        self.watchdog.arm(spec.task_overhead_timeout, "read")
+        try:
+            data, staged = self._load(mb)
+        except BaseException as exc:  # noqa: BLE001
+            self.watchdog.disarm()
+            trace = traceback.format_exc()
+            result.outcome = Outcome.READ_ERROR
+            result.error = f"cannot read mini batch {mb.index} ({mb.describe()}): {type(exc).__name__}: {exc}"
+            result.traceback = trace[-TRACEBACK_LIMIT:]
+            self.user_error(result.error, trace)
+            return self._finish(result, clock)
+        self.watchdog.disarm()
+        total = len(data)
+        result.total_items = total
+        context = MiniBatchContext(mb.index, mb.id, mb.partition_key_value)
+        self._phase = "run"
+        run_started = time.monotonic()
+        self.watchdog.arm(spec.timeout, "run")
+        try:
+            with self._captured():
+                value = self.run_function(data, context) if self.wants_context else self.run_function(data)
+        except BaseException as exc:  # noqa: BLE001
+            self.watchdog.disarm()
+            trace = traceback.format_exc()
+            result.outcome = Outcome.RUN_ERROR
+            result.error = f"run() raised {type(exc).__name__}: {exc}"
+            result.traceback = trace[-TRACEBACK_LIMIT:]
+            self.user_error(f"mini batch {mb.index} ({mb.id}) attempt {attempt}: {result.error}", trace)
+            return self._finish(result, clock, staged)
+        self.watchdog.disarm()
+        result.run_time = time.monotonic() - run_started
+        count = result_length(value)
+        if count is None:
+            result.outcome = Outcome.INVALID_RETURN
+            result.error = (
+                f"The type of return value is not a list or dataframe: {type(value).__name__}. "
+                "run() must return a list, tuple or pandas DataFrame with one entry per "
+                "successfully processed item."
+            )
+            self.user_error(f"mini batch {mb.index} ({mb.id}) attempt {attempt}: {result.error}", "")
+            return self._finish(result, clock, staged)
+        if count > total:
+            self.sys_log(
+                f"run() returned {count} items, which is more than input count {total}. Using the "
+                "input count as succeeded count and continue."
+            )
+        result.succeeded_items = min(count, total)
+        if spec.append_row and count:
+            try:
+                rows = render_rows(value, spec.to_csv, spec.dataframe_header).encode("utf-8")
+                with self._write_lock:  # a worker with several threads shares this file
+                    stream = self._stream("rows", spec.parts_dir, "rows", binary=True)
+                    stream.seek(0, os.SEEK_END)
+                    result.part_offset = stream.tell()
+                    stream.write(rows)
+                    stream.flush()  # the range is complete before the driver hears of it
+                result.part, result.part_length = stream.name, len(rows)
+            except Exception as exc:  # noqa: BLE001 - e.g. a DataFrame with unprintable objects
+                trace = traceback.format_exc()
+                result.outcome = Outcome.INVALID_RETURN
+                result.error = f"cannot write the rows returned by run(): {type(exc).__name__}: {exc}"
+                result.traceback = trace[-TRACEBACK_LIMIT:]
+                self.user_error(result.error, trace)
+                result.part = None
+                return self._finish(result, clock, staged)
+        return self._finish(result, clock, staged)
+
+    def _stream(self, key: str, folder: str, suffix: str, binary: bool = False):
+        """This process's own append-only file in ``folder`` (rows, started tokens)."""
+        handle = self._files.get(key)
+        if handle is None:
+            os.makedirs(folder, exist_ok=True)
+            name = f"{self.node_id}-{self.process_name}-{self.pid}-{self.spec.job_id[:8]}.{suffix}"
+            path = os.path.join(folder, name)
+            handle = open(path, "ab") if binary else open(path, "a", encoding="utf-8")  # noqa: SIM115
+            self._files[key] = handle
+        return handle
+
+    def _finish(self, result: AttemptResult, clock: float, staged: str | None = None) -> AttemptResult:
+        result.elapsed = time.monotonic() - clock
+        self._current = None
+        if staged:
+            shutil.rmtree(staged, ignore_errors=True)
+        self.sys_log(
+            f"mini batch {result.index} ({result.mini_batch_id}) attempt {result.attempt} "
+            f"{result.outcome.value}: items {result.total_items}, succeeded {result.succeeded_items}, "
+            f"elapsed {result.elapsed:.3f}s, run() {result.run_time:.3f}s"
+            + (f", error: {result.error}" if result.error else "")
+        )
+        return result
+
+    def _load(self, mb: MiniBatch) -> tuple[Any, str | None]:
+        if mb.block is not None:
+            return self.spec.reader.read(mb.block), None
+        if not any(is_remote(path) for path in mb.files):
+            return list(mb.files), None
+        staged = os.path.join(self.working_dir, "inputs", mb.id)
+        os.makedirs(staged, exist_ok=True)
+        local = []
+        for number, uri in enumerate(mb.files):
+            if not is_remote(uri):
+                local.append(uri)
+                continue
+            fs, path = filesystem(uri)
+            target = os.path.join(staged, f"{number:05d}", os.path.basename(path.rstrip("/")))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            fs.get_file(path, target)
+            local.append(target)
+        return local, staged
+
+    def _on_timeout(self, label: str, stack: str) -> None:
+        current = getattr(self, "_current", None)
+        spec = self.spec
+        if label == "init":
+            message = f"init() did not finish in {3 * spec.timeout + 30} seconds. Stopping this process."
+        elif label == "read":
+            message = (
+                f"reading the mini batch did not finish in {spec.task_overhead_timeout} seconds "
+                "(--task_overhead_timeout). Stopping this process."
+            )
+        else:
+            mb_id = current[0] if current else "?"
+            message = f"mini batch {mb_id} did not finish in {spec.timeout} seconds. Stopping this process."
+        self.user_error(message, "Stack of the stopped call:\n" + stack)
+        self.sys_log(message)
+        if current is not None:
+            with open(marker_path(spec, current[1], "timeout"), "w", encoding="utf-8") as out:
+                out.write(("init: " if label == "init" else "") + message)
+        for handle in self._files.values():
+            with contextlib.suppress(Exception):
+                handle.flush()

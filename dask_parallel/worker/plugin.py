@@ -1,0 +1,46 @@
+"""Dask glue: the worker plugin that hosts a job's entry script, and the task that runs one attempt."""
+
+from __future__ import annotations
+
+from distributed import WorkerPlugin, get_worker
+
+from dask_parallel.batching import MiniBatch
+from dask_parallel.execution.events import AttemptResult
+from dask_parallel.worker.host import EntryScriptHost
+from dask_parallel.worker.runtime_spec import RuntimeSpec
+
+
+def plugin_name(job_id: str) -> str:
+    return f"dask-parallel-{job_id}"
+
+
+class EntryScriptPlugin(WorkerPlugin):
+    """Hosts one job's entry script in every worker process, including replacements.
+
+    Each worker unpickles its own copy of the plugin, so each holds its own host (even
+    several in-process workers of one LocalCluster).
+    """
+
+    def __init__(self, spec: RuntimeSpec) -> None:
+        self.spec = spec
+        self.name = plugin_name(spec.job_id)
+        self.host: EntryScriptHost | None = None
+
+    def setup(self, worker) -> None:
+        self.host = EntryScriptHost(self.spec, worker)
+
+    def teardown(self, worker) -> None:
+        host, self.host = self.host, None
+        if host is not None:
+            host.shutdown()
+
+
+def run_mini_batch(job_id: str, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:
+    """The Dask task: one attempt of one mini-batch on this worker's host."""
+    worker = get_worker()
+    plugin = worker.plugins.get(plugin_name(job_id))
+    if plugin is None:
+        raise RuntimeError(f"dask_parallel job {job_id} is not registered on worker {worker.address}")
+    if plugin.host is None:  # the task arrived before the plugin's setup finished
+        plugin.setup(worker)
+    return plugin.host.run_attempt(mb, attempt, token)

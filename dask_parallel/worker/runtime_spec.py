@@ -1,0 +1,43 @@
+"""What a worker needs to host one job's entry script: settings only, no Dask."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from dask_parallel.inputs.mltable.reader import TableReader
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeSpec:
+    """What a worker needs to host the entry script of one job."""
+
+    job_id: str
+    code_dir: str
+    entry_script: str
+    module_name: str
+    argv: tuple[str, ...]
+    environment_variables: dict[str, str]
+    logging_level: str
+    run_dir: str
+    output_dir: str
+    timeout: int
+    task_overhead_timeout: int
+    append_row: bool
+    dataframe_header: bool
+    to_csv: dict[str, Any]
+    reader: TableReader | None
+    concurrency: int
+
+    @property
+    def logs_dir(self) -> str:
+        return os.path.join(self.run_dir, "logs")
+
+    @property
+    def parts_dir(self) -> str:
+        return os.path.join(self.run_dir, "parts")
+
+    @property
+    def markers_dir(self) -> str:
+        return os.path.join(self.run_dir, "attempts")
