@@ -15,8 +15,8 @@ import dask_parallel as dp
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def client():
+def local_client():
+    """A LocalCluster with two single-threaded worker processes, and a client to it."""
     from distributed import Client, LocalCluster
 
     from dask_parallel.execution.cluster import LOCAL_CLUSTER_CONFIG
@@ -32,6 +32,21 @@ def client():
     with Client(cluster) as connected:
         yield connected
     cluster.close()
+
+
+@pytest.fixture(scope="session")
+def client():
+    yield from local_client()
+
+
+@pytest.fixture(scope="module")
+def own_client():
+    """A cluster for one test module whose tests kill, time out or replace worker processes.
+
+    Replacing processes on a loaded machine can take long or leave a worker missing for a
+    while; kept apart, that never reaches the tests that share the session's cluster.
+    """
+    yield from local_client()
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,7 @@ OVERVIEW_INTERVAL = 5.0
 GATHER_LINGER = 0.02  # seconds
 GATHER_BATCH = 64
 MAX_ERRORS_KEPT = 20
+REGISTER_ATTEMPTS = 4
 
 
 class Driver:
@@ -147,7 +148,7 @@ class Driver:
         last_overview = 0.0
         started = time.monotonic()
         plugin = EntryScriptPlugin(self.runtime)
-        self.client.register_plugin(plugin)
+        self._register(plugin)
         self._gatherer.start()
         try:
             while not self.state.finished:
@@ -176,6 +177,7 @@ class Driver:
                     for follow_up in self._collect(finished):
                         todo.appendleft(follow_up)
                 elif now - last_progress > self.progress_update_timeout:
+                    self.journal.log(self._describe_inflight())
                     self.state.abort(
                         f"No progress update in {int(self.progress_update_timeout)} seconds: no "
                         "mini batch finished in that time (--progress_update_timeout). Check "
@@ -200,6 +202,34 @@ class Driver:
             self.journal.overview(done, self.state.total, self.state.failed, time.monotonic() - started)
             with contextlib.suppress(Exception):
                 self.client.unregister_worker_plugin(plugin.name)
+
+    def _register(self, plugin: EntryScriptPlugin) -> None:
+        """Install the entry-script host on every worker.
+
+        A worker that is being replaced at that moment (after an init() failure, a timeout,
+        or a memory limit) closes its connection mid-broadcast; the registration is
+        idempotent, so it is tried again once the replacement is up.
+        """
+        for attempt in range(REGISTER_ATTEMPTS):
+            try:
+                self.client.register_plugin(plugin)
+                return
+            except (OSError, TimeoutError) as exc:  # CommClosedError is an OSError
+                if attempt == REGISTER_ATTEMPTS - 1:
+                    raise
+                self.journal.log(f"registering the entry script on the workers failed ({exc!r}); retrying")
+                time.sleep(2.0 * (attempt + 1))
+
+    def _describe_inflight(self, shown: int = 10) -> str:
+        """Where the scheduler holds the unfinished attempts: the first thing to read after a stall."""
+        keys = list(self._inflight)[:shown]
+        try:
+            states = self.client.run_on_scheduler(_task_states, keys=keys)
+        except Exception as exc:  # noqa: BLE001 - diagnostics only
+            return f"{len(self._inflight)} attempts unfinished; the scheduler could not be asked: {exc!r}"
+        lines = [f"{len(self._inflight)} attempts unfinished; in the scheduler:"]
+        lines += [f"  {key}: {state}" for key, state in states.items()]
+        return "\n".join(lines)
 
     def _cancel_inflight(self) -> None:
         if self._inflight:
@@ -323,3 +353,16 @@ def _is_worker_loss(exc: BaseException) -> bool:
     from distributed.scheduler import KilledWorker
 
     return isinstance(exc, (KilledWorker, FutureCancelledError, CancelledError))
+
+
+def _task_states(dask_scheduler: Any, keys: list[str]) -> dict[str, str]:
+    """Runs on the scheduler: each task's state and the worker it is on."""
+    found = {}
+    for key in keys:
+        task = dask_scheduler.tasks.get(key)
+        if task is None:
+            found[key] = "unknown to the scheduler"
+        else:
+            where = task.processing_on or (next(iter(task.who_has), None) if task.who_has else None)
+            found[key] = task.state + (f" on {where.address}" if where is not None else "")
+    return found

@@ -84,6 +84,7 @@ class JobState:
         self.mini_batches = {mb_id: MiniBatchState() for mb_id in mini_batch_ids}
         self.all_scheduled = False
         self.init_failures = 0
+        self.first_init_error: str | None = None  # the cause; later ones are often its echoes
         self.attempts = 0
         self.status: str | None = None  # None while running, then "Completed" | "Failed"
         self.reason: str | None = None
@@ -145,10 +146,12 @@ class JobState:
             return Action.RESUBMIT
         if report.outcome is Outcome.INIT_ERROR:
             self.init_failures += 1
+            self.first_init_error = self.first_init_error or report.error
             if self.init_failures > self.policy.max_init_failures:
                 self._fail(
                     f"The init() in the entry script had raised exception for {self.init_failures} "
-                    f"times. Please check workers log to find the cause. Last error: {report.error}"
+                    f"times. Please check workers log to find the cause. First error: "
+                    f"{self.first_init_error}"
                 )
                 return Action.IGNORE
             return Action.RESUBMIT

@@ -17,15 +17,15 @@ def marker_path(spec: RuntimeSpec, token: str, kind: str) -> str:
     return os.path.join(spec.markers_dir, f"{token}.{kind}")
 
 
-def _was_started(spec: RuntimeSpec, token: str) -> bool:
-    """Whether some worker process logged ``token`` as started (read only after a loss)."""
+def _was_logged(spec: RuntimeSpec, token: str, kind: str) -> bool:
+    """Whether some worker process logged ``token`` in its ``.<kind>`` file (read only after a loss)."""
     needle = f"{token}\n"
     try:
         names = os.listdir(spec.markers_dir)
     except FileNotFoundError:
         return False
     for name in names:
-        if name.endswith(".started"):
+        if name.endswith(f".{kind}"):
             with open(os.path.join(spec.markers_dir, name), encoding="utf-8") as handle:
                 if needle in handle.read():
                     return True
@@ -36,8 +36,11 @@ def classify_lost_attempt(spec: RuntimeSpec, token: str) -> tuple[Outcome, str]:
     """Why a submission vanished with its worker, read from the records it left.
 
     Each process appends the tokens it starts to its own ``attempts/<process>.started``
-    file (one cheap write, no file created per attempt); the watchdog leaves
-    ``attempts/<token>.timeout`` when it stops a call.
+    file (one cheap write, no file created per attempt), and to ``<process>.initializing``
+    the token whose attempt had to run init() first; the watchdog leaves
+    ``attempts/<token>.timeout`` when it stops a call. A process that dies inside init()
+    (a crash, or its replacement after another init() failure) is an init failure, which
+    never uses up the mini-batch's attempts.
     """
     timeout_marker = marker_path(spec, token, "timeout")
     if os.path.exists(timeout_marker):
@@ -46,9 +49,14 @@ def classify_lost_attempt(spec: RuntimeSpec, token: str) -> tuple[Outcome, str]:
         if text.startswith("init"):
             return Outcome.INIT_ERROR, text
         return Outcome.TIMEOUT, text
-    if _was_started(spec, token):
+    if _was_logged(spec, token, "started"):
         return Outcome.PROCESS_DIED, (
             "the worker process running this attempt died (killed by the OS, out of memory, "
             "or crashed); see logs/sys/node/ for its last lines."
+        )
+    if _was_logged(spec, token, "initializing"):
+        return Outcome.INIT_ERROR, (
+            "init() failed: the worker process died while init() was running (it crashed, ran "
+            "out of memory, or was replaced after an earlier init() failure); see logs/sys/node/."
         )
     return Outcome.NOT_STARTED, "the worker was lost before the attempt started"

@@ -258,10 +258,8 @@ class EntryScriptHost:
             # Dask re-ran a task whose call was stopped by the watchdog: report that instead.
             result.outcome, result.error = classify_lost_attempt(spec, token)
             return result
-        with self._write_lock:
-            started = self._stream("started", spec.markers_dir, "started")
-            started.write(f"{token}\n")
-            started.flush()
+        if not self.initialized:
+            self._log_token("initializing", token)
         self._current = (mb.id, token)
         clock = time.monotonic()
         try:
@@ -269,6 +267,7 @@ class EntryScriptHost:
         except InitFailed as exc:
             result.outcome, result.error, result.traceback = Outcome.INIT_ERROR, exc.args[0], exc.args[1]
             return result
+        self._log_token("started", token)
         self.activate()
         self.sys_log(f"mini batch {mb.index} ({mb.id}) attempt {attempt} picked: {mb.describe()}")
         staged: str | None = None
@@ -339,6 +338,13 @@ class EntryScriptHost:
                 result.part = None
                 return self._finish(result, clock, staged)
         return self._finish(result, clock, staged)
+
+    def _log_token(self, kind: str, token: str) -> None:
+        """Append ``token`` to this process's ``attempts/*.<kind>`` file, read after a loss."""
+        with self._write_lock:
+            stream = self._stream(kind, self.spec.markers_dir, kind)
+            stream.write(f"{token}\n")
+            stream.flush()
 
     def _stream(self, key: str, folder: str, suffix: str, binary: bool = False):
         """This process's own append-only file in ``folder`` (rows, started tokens)."""

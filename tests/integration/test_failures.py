@@ -49,6 +49,12 @@ def run(mini_batch):
 """
 
 
+@pytest.fixture(scope="module")
+def client(own_client):
+    """These tests kill, time out and replace worker processes: a cluster of their own."""
+    return own_client
+
+
 def scripted(tmp_path, client, *, files=8, size="2", env=None, **settings):
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
