@@ -161,7 +161,7 @@ def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> Forma
     blocks: list[Block] = []
     for found, (names, skip) in zip(files, columns):
         if _splittable(options):
-            ranges = line_ranges(found.uri, size, found.size)
+            ranges = line_ranges(found.uri, size, found.size, header_lines=1 if skip else 0)
         else:
             ranges = [(0, None)]
         for start, end in ranges:

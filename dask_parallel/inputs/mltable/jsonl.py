@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -22,6 +23,10 @@ from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.inputs.mltable.textfiles import ASCII_COMPATIBLE, head, line_ranges, read_range
 
 SAMPLE_LINES = 1000
+# A line that holds anything but a JSON object (``null``, a number, an array, text). pyarrow's
+# JSON reader crashes the whole process on a block of only ``null`` lines and turns a ``null``
+# line among objects into a row of nulls, so such blocks never reach it.
+NOT_AN_OBJECT = re.compile(rb"(?:^|\n)[ \t\r]*[^{\s]")
 
 
 def _utf8(data: bytes, encoding: str) -> bytes:
@@ -32,6 +37,8 @@ def _utf8(data: bytes, encoding: str) -> bytes:
 
 def _parse(data: bytes, block: Block, step: Step, schema: pa.Schema | None, where: str) -> pa.Table:
     data = _utf8(data, step["encoding"])
+    if NOT_AN_OBJECT.search(data):
+        return _line_by_line(data, block, step, schema, where, "a line is not a JSON object")
     options = pa_json.ParseOptions(
         explicit_schema=schema, unexpected_field_behavior="ignore" if schema is not None else "infer"
     )
@@ -64,8 +71,8 @@ def _line_by_line(
                     continue
                 raise MLTableError(
                     f"{where}: read_json_lines: the line at byte {offset} of {block.path} is not a "
-                    f"JSON object ({exc}): {text[:80]!r}. Fix it, or set invalid_lines: drop to leave "
-                    "such lines out."
+                    f"JSON object ({exc}): {text[:80].decode('utf-8', 'replace')!r}. Fix it, or set "
+                    "invalid_lines: drop to leave such lines out."
                 ) from None
             rows.append(value)
         offset += len(line)
