@@ -1,0 +1,191 @@
+"""Compare dask_parallel's MLTable loader with the official package's recorded results.
+
+    python tests/conformance/differential.py            # agreement by category
+    python tests/conformance/differential.py --show csv # and every differing case of a category
+    python tests/conformance/differential.py --isolated # load in a child process (survives crashes)
+
+The generated cases (mltable_cases.py, fixed seed) are written to a temporary folder and
+loaded with ``dask_parallel.mltable``; the official results come from
+``tests/conformance/official/*.jsonl`` (record_official_cases.py). A case agrees when both
+raised an error, or both gave the same columns, dtype families and rows. Cases that differ
+on purpose are listed, each with its reason, in :data:`DELIBERATE` (and in docs/mltable.md).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from mltable_cases import CATEGORIES, Case, generate  # noqa: E402
+from records import error_record, record  # noqa: E402
+
+OFFICIAL = HERE / "official"
+
+Rule = Callable[[Case, dict[str, Any], dict[str, Any]], bool]
+
+
+def _empty_result(case: Case, official: dict, ours: dict) -> bool:
+    return official.get("columns") == [] and not official.get("rows") and ours.get("rows") == []
+
+
+def _official_panics(case: Case, official: dict, ours: dict) -> bool:
+    return "PanicError" in official.get("error", "") and "error" not in ours
+
+
+DELIBERATE_RULES: dict[str, tuple[Rule, str]] = {
+    "empty result keeps its columns": (
+        _empty_result,
+        "When no row is left (every row filtered out, a header-only file, skip past the end, a "
+        "0-row parquet file) the official package returns a DataFrame without columns; "
+        "dask_parallel keeps the table's columns and dtypes, so run() and Dask see one schema.",
+    ),
+    "official package panics": (
+        _official_panics,
+        "The official package panics (PanicError) on dictionary-encoded parquet columns; "
+        "dask_parallel reads them as their values.",
+    ),
+}
+
+# Single cases that differ on purpose: the official result is wrong or loses data.
+DELIBERATE: dict[str, str] = {}
+
+
+def official_results() -> dict[str, dict[str, Any]]:
+    results = {}
+    for category in CATEGORIES:
+        path = OFFICIAL / f"{category}.jsonl"
+        for line in path.read_text().splitlines():
+            if line.strip():
+                item = json.loads(line)
+                results[item.pop("id")] = item
+    return results
+
+
+def load_ours(folder: Path) -> dict[str, Any]:
+    """dask_parallel's whole-table load of one case folder, as a record."""
+    from dask_parallel import mltable
+
+    try:
+        return record(mltable.load(folder).to_pandas_dataframe(), str(folder))
+    except Exception as exc:  # noqa: BLE001 - an error is a result to compare
+        return error_record(exc, str(folder))
+
+
+def same(official: dict[str, Any], ours: dict[str, Any]) -> bool:
+    if "error" in official or "error" in ours:
+        return "error" in official and "error" in ours
+    return (
+        official["columns"] == ours["columns"]
+        and official["dtypes"] == ours["dtypes"]
+        and official["rows"] == ours["rows"]
+    )
+
+
+def classify(case: Case, official: dict[str, Any], ours: dict[str, Any]) -> str:
+    """``agree``, ``deliberate: <reason name>`` or ``differ``."""
+    if same(official, ours):
+        return "agree"
+    if case.id in DELIBERATE:
+        return "deliberate: " + case.id
+    for name, (rule, _) in DELIBERATE_RULES.items():
+        if rule(case, official, ours):
+            return "deliberate: " + name
+    return "differ"
+
+
+def run_all(isolated: bool = False) -> list[tuple[Case, dict, dict, str]]:
+    """Every case: (case, official record, our record, outcome).
+
+    ``isolated`` loads the cases in a child process that is restarted after a crash (a
+    native crash then costs one case, recorded as ``crash: ...``), instead of in this one.
+    """
+    recorded = official_results()
+    cases = generate()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        folders = [case.write(base) for case in cases]
+        ours = _isolated(base, cases) if isolated else [load_ours(f) for f in folders]
+    return [
+        (case, recorded[case.id], mine, classify(case, recorded[case.id], mine))
+        for case, mine in zip(cases, ours)
+    ]
+
+
+def _isolated(base: Path, cases: list[Case]) -> list[dict[str, Any]]:
+    import subprocess
+
+    out = base / "ours.jsonl"
+    done: list[dict[str, Any]] = []
+    while len(done) < len(cases):
+        code = subprocess.call(
+            [sys.executable, __file__, "--worker", str(base), str(len(done)), str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+        if len(done) < len(cases) and code != 0:
+            crashed = {"error": f"crash: the process exited with code {code}"}
+            with out.open("a") as handle:
+                handle.write(json.dumps(crashed) + "\n")
+            done.append(crashed)
+    return done
+
+
+def _worker(base: Path, start: int, out: Path) -> None:
+    with out.open("a") as handle:
+        for case in generate()[start:]:
+            handle.write(json.dumps(load_ours(base / case.id.replace("/", "_"))) + "\n")
+            handle.flush()
+
+
+def summary(results: list[tuple[Case, dict, dict, str]]) -> dict[str, dict[str, int]]:
+    table: dict[str, collections.Counter] = {c: collections.Counter() for c in (*CATEGORIES, "all")}
+    for case, _, _, outcome in results:
+        kind = "deliberate" if outcome.startswith("deliberate") else outcome
+        for key in (case.category, "all"):
+            table[key][kind] += 1
+            table[key]["cases"] += 1
+    return {k: dict(v) for k, v in table.items()}
+
+
+def format_summary(table: dict[str, dict[str, int]]) -> str:
+    lines = [f"{'category':<16}{'cases':>6}{'agree':>8}{'agree%':>8}{'+deliberate%':>14}"]
+    for key, counts in table.items():
+        total = counts.get("cases", 0) or 1
+        agree, deliberate = counts.get("agree", 0), counts.get("deliberate", 0)
+        lines.append(
+            f"{key:<16}{counts.get('cases', 0):>6}{agree:>8}{100 * agree / total:>7.1f}%"
+            f"{100 * (agree + deliberate) / total:>13.1f}%"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--worker"]:
+        _worker(Path(argv[1]), int(argv[2]), Path(argv[3]))
+        return 0
+    results = run_all(isolated="--isolated" in argv)
+    print(format_summary(summary(results)))
+    show = argv[argv.index("--show") + 1] if "--show" in argv else None
+    for case, official, ours, outcome in results:
+        if show and outcome == "differ" and (show == "all" or case.category == show):
+            print(f"\n== {case.id}: {json.dumps(case.document)}")
+            for name, data in case.files.items():
+                if not name.endswith(".parquet"):
+                    print(f"   {name}: {data[:200]!r}")
+            print(f"   official: {json.dumps(official)[:600]}")
+            print(f"   ours:     {json.dumps(ours)[:600]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
