@@ -41,6 +41,65 @@ def _official_panics(case: Case, official: dict, ours: dict) -> bool:
     return "PanicError" in official.get("error", "") and "error" not in ours
 
 
+def _listing_order(case: Case, official: dict, ours: dict) -> bool:
+    """Same rows, in another order, where the official package lists a folder or pattern."""
+    listed = any(k in ("folder", "pattern") for entry in case.document["paths"] for k in entry)
+    steps = [next(iter(s)) if isinstance(s, dict) else s for s in case.document.get("transformations", [])]
+    if not listed or "take" in steps or "skip" in steps or "error" in official or "error" in ours:
+        return False
+    key = lambda row: json.dumps(row, sort_keys=True)  # noqa: E731
+    return (
+        official["columns"] == ours["columns"]
+        and official["dtypes"] == ours["dtypes"]
+        and sorted(official["rows"], key=key) == sorted(ours["rows"], key=key)
+    )
+
+
+def _steps(case: Case) -> list[str]:
+    return [next(iter(s)) if isinstance(s, dict) else s for s in case.document.get("transformations", [])]
+
+
+def _as_naive(cell: Any) -> Any:
+    if isinstance(cell, str) and cell.startswith("time:"):
+        text = cell.removesuffix("+00:00")
+        return text if "T" in text else text + "T00:00:00"
+    return cell
+
+
+def _parquet_types_after_take(case: Case, official: dict, ours: dict) -> bool:
+    """Official: decimal, date and tz-aware columns change type once take/skip is applied."""
+    steps = _steps(case)
+    if "read_parquet" not in steps or not {"take", "skip"} & set(steps):
+        return False
+    if "error" in official or "error" in ours or official["columns"] != ours["columns"]:
+        return False
+    changed = {("float", "object"), ("datetime", "datetime_tz"), ("datetime", "object")}
+    if any(a != b and (a, b) not in changed for a, b in zip(official["dtypes"], ours["dtypes"])):
+        return False
+    return official["rows"] == [[_as_naive(c) for c in row] for row in ours["rows"]]
+
+
+def _lowercase_boolean_literal(case: Case, official: dict, ours: dict) -> bool:
+    """Official: ``== true`` / ``== false`` in a filter match no row; ours reads them as booleans."""
+    filters = [
+        s["filter"] for s in case.document.get("transformations", []) if isinstance(s, dict) and "filter" in s
+    ]
+    literal = any(f.endswith(("== true", "== false")) for f in filters)
+    return literal and not official.get("rows") and "error" not in ours
+
+
+def _whole_seconds_parquet(case: Case, official: dict, ours: dict) -> bool:
+    """Official misreads parquet ``timestamp[s]`` as if it held milliseconds (year 55969)."""
+    rows = official.get("rows") or []
+    return any(isinstance(c, str) and c.startswith("time:5") and len(c.split("-")[0]) > 9 for r in rows for c in r)
+
+
+def _reads_its_own_mltable(case: Case, official: dict, ours: dict) -> bool:
+    """``folder: .`` — official also reads the MLTable file itself as data."""
+    here = any(entry.get("folder") in (".", "./") for entry in case.document["paths"])
+    return here and "paths:" in json.dumps(official.get("columns", [])) + json.dumps(official.get("rows", []))
+
+
 DELIBERATE_RULES: dict[str, tuple[Rule, str]] = {
     "empty result keeps its columns": (
         _empty_result,
@@ -53,9 +112,35 @@ DELIBERATE_RULES: dict[str, tuple[Rule, str]] = {
         "The official package panics (PanicError) on dictionary-encoded parquet columns; "
         "dask_parallel reads them as their values.",
     ),
+    "files in sorted order": (
+        _listing_order,
+        "The official package takes a folder's files in the file system's listing order; "
+        "dask_parallel sorts them by path, so the rows are the same but their order is fixed.",
+    ),
+    "parquet types do not depend on take/skip": (
+        _parquet_types_after_take,
+        "After take/skip the official package turns decimal into float64, dates into datetime64 "
+        "and UTC timestamps into naive ones, but not without them; dask_parallel gives a column "
+        "the same dtype whatever the steps (the values are the same).",
+    ),
+    "lowercase true/false in filters": (
+        _lowercase_boolean_literal,
+        'The official package matches no row for col("flag") == true (lowercase); dask_parallel '
+        "reads true/false as the booleans they spell.",
+    ),
+    "parquet timestamp[s]": (
+        _whole_seconds_parquet,
+        "The official package reads parquet timestamp[s] as milliseconds (2024-01-01 becomes the "
+        "year 55969); dask_parallel reads the dates written.",
+    ),
+    "folder . holds the MLTable file": (
+        _reads_its_own_mltable,
+        "With paths: [folder: .] the official package also reads the MLTable file as data; "
+        "dask_parallel leaves the MLTable file out.",
+    ),
 }
 
-# Single cases that differ on purpose: the official result is wrong or loses data.
+# Single cases that differ on purpose, with the reason (the official result is wrong or loses data).
 DELIBERATE: dict[str, str] = {}
 
 
@@ -81,13 +166,19 @@ def load_ours(folder: Path) -> dict[str, Any]:
 
 
 def same(official: dict[str, Any], ours: dict[str, Any]) -> bool:
+    """Both errors, or the same columns, rows and dtype families.
+
+    A column without any value compares equal whatever its dtype: the official package
+    makes such a column ``object``, dask_parallel keeps the column's type (``float64``, ``Int64``).
+    """
     if "error" in official or "error" in ours:
         return "error" in official and "error" in ours
-    return (
-        official["columns"] == ours["columns"]
-        and official["dtypes"] == ours["dtypes"]
-        and official["rows"] == ours["rows"]
-    )
+    if official["columns"] != ours["columns"] or official["rows"] != ours["rows"]:
+        return False
+    for index, (a, b) in enumerate(zip(official["dtypes"], ours["dtypes"])):
+        if a != b and any(row[index] is not None for row in official["rows"]):
+            return False
+    return len(official["dtypes"]) == len(ours["dtypes"])
 
 
 def classify(case: Case, official: dict[str, Any], ours: dict[str, Any]) -> str:

@@ -48,7 +48,7 @@ def value(item: Any, root: str = "") -> Any:
     type_name = type(item).__name__
     if type_name in ("NAType", "NaTType"):
         return None
-    if type_name == "bool_":
+    if type_name in ("bool_", "bool"):  # numpy's boolean scalar (numpy 1 and 2 names)
         return bool(item)
     if isinstance(item, (bytes, bytearray)):
         return "bytes:" + bytes(item).hex()
