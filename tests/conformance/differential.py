@@ -91,7 +91,9 @@ def _lowercase_boolean_literal(case: Case, official: dict, ours: dict) -> bool:
 def _whole_seconds_parquet(case: Case, official: dict, ours: dict) -> bool:
     """Official misreads parquet ``timestamp[s]`` as if it held milliseconds (year 55969)."""
     rows = official.get("rows") or []
-    return any(isinstance(c, str) and c.startswith("time:5") and len(c.split("-")[0]) > 9 for r in rows for c in r)
+    return any(
+        isinstance(c, str) and c.startswith("time:5") and len(c.split("-")[0]) > 9 for r in rows for c in r
+    )
 
 
 def _reads_its_own_mltable(case: Case, official: dict, ours: dict) -> bool:
