@@ -102,7 +102,29 @@ def _reads_its_own_mltable(case: Case, official: dict, ours: dict) -> bool:
     return here and "paths:" in json.dumps(official.get("columns", [])) + json.dumps(official.get("rows", []))
 
 
+def _numbers_kept(case: Case, official: dict, ours: dict) -> bool:
+    """Official: in JSON, a number of the other kind than a column's first (2 after 1.5) is null."""
+    if "read_json_lines" not in _steps(case) or "error" in official or "error" in ours:
+        return False
+    if official["columns"] != ours["columns"] or len(official["rows"]) != len(ours["rows"]):
+        return False
+    for a, b in zip(official["dtypes"], ours["dtypes"]):
+        if a != b and not (a in ("float", "int") and b == "float"):
+            return False
+    for left, right in zip(official["rows"], ours["rows"]):
+        for a, b in zip(left, right):
+            if a != b and not (a is None and isinstance(b, (int, float)) and not isinstance(b, bool)):
+                return False
+    return True
+
+
 DELIBERATE_RULES: dict[str, tuple[Rule, str]] = {
+    "JSON numbers are not nulled": (
+        _numbers_kept,
+        "In JSON lines the official package gives a column the kind of its first number and "
+        "nulls the numbers of the other kind ({a: 1.5} then {a: 2} gives 1.5, null); dask_parallel "
+        "makes such a column float and keeps every number (1.5, 2.0).",
+    ),
     "empty result keeps its columns": (
         _empty_result,
         "When no row is left (every row filtered out, a header-only file, skip past the end, a "

@@ -203,7 +203,7 @@ def test_json_lines_invalid_line_error_names_file_and_offset(tmp_path):
         "paths: [{file: ./a.jsonl}]\ntransformations: [read_json_lines]\n",
         {"a.jsonl": '{"a": 1}\n{broken\n'},
     )
-    assert "the line at byte 9 of" in message and "invalid_lines: drop" in message
+    assert "line 2 (at byte 9) of" in message and "a.jsonl" in message and "invalid_lines: drop" in message
 
 
 def test_boolean_mismatch_error(tmp_path):

@@ -58,7 +58,9 @@ def test_null_lines_are_dropped_under_invalid_lines_drop(tmp_path):
 
 def test_a_null_line_among_objects_is_an_error_not_a_row_of_nulls(tmp_path):
     folder = _jsonl_table(tmp_path, '{"a": 1}\nnull\n')
-    with pytest.raises(MLTableError, match=r"byte 9 .* not a JSON object"):
+    with pytest.raises(
+        MLTableError, match=r"line 2 \(at byte 9\) .* not a JSON object \(the line holds null"
+    ):
         mltable.load(folder).to_pandas_dataframe()
 
 

@@ -1,0 +1,126 @@
+"""Column types of JSON lines: inferred from sample rows, then applied to every row of every block.
+
+A column takes the kind of the first value seen (boolean, integer, float, text, array or
+object); a value of another kind becomes null, except that integers and floats together make
+a float column. A column holding three or more kinds of value keeps every value as it is
+(an ``object`` column). Arrays take the kind of their first item the same way, objects are
+merged key by key (a missing key is null). Text is never read as a date: JSON has no dates.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+TYPE_KEY = b"dask_parallel.json_type"
+NULL: dict[str, Any] = {"kind": "null"}
+MIXED: dict[str, Any] = {"kind": "mixed"}
+MIXED_AT_THREE = False
+
+
+def kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list):
+        return "list"
+    return "dict"
+
+
+def merge(known: dict[str, Any], value: Any, top: bool = True) -> dict[str, Any]:
+    """The type of a column of type ``known`` that also holds ``value``.
+
+    Only a top-level column becomes mixed; inside arrays and objects the first kind wins.
+    """
+    if value is None or known["kind"] == "mixed":
+        return known
+    kind = kind_of(value)
+    if known["kind"] == "null":
+        known = {"kind": kind, "kinds": [kind]}
+        if kind == "list":
+            known["item"] = NULL
+        elif kind == "dict":
+            known["keys"] = {}
+    kinds = known["kinds"] if kind in known["kinds"] else [*known["kinds"], kind]
+    if len(kinds) >= 3 and top and MIXED_AT_THREE:
+        return MIXED
+    known = {**known, "kinds": kinds}
+    if {known["kind"], kind} == {"int", "float"}:
+        known["kind"] = "float"
+    if kind != known["kind"]:
+        return known
+    if kind == "list":
+        item = known["item"]
+        for element in value:
+            item = merge(item, element, top=False)
+        known["item"] = item
+    elif kind == "dict":
+        keys = dict(known["keys"])
+        for key, element in value.items():
+            keys[key] = merge(keys.get(key, NULL), element, top=False)
+        known["keys"] = keys
+    return known
+
+
+def infer(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each key's type, keys in first-seen order."""
+    columns: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        for key, value in row.items():
+            columns[key] = merge(columns.get(key, NULL), value)
+    return columns
+
+
+def fit(kind: dict[str, Any], value: Any) -> Any:
+    """``value`` as a value of ``kind``: None where it does not fit."""
+    if value is None or kind["kind"] == "mixed":
+        return value
+    found = kind_of(value)
+    if kind["kind"] == "float" and found == "int":
+        return float(value)
+    if found != kind["kind"]:
+        return None
+    if found == "list":
+        return [fit(kind["item"], v) for v in value]
+    if found == "dict":
+        return {k: fit(t, value.get(k)) for k, t in kind["keys"].items()}
+    return value
+
+
+def field(name: str, kind: dict[str, Any]) -> pa.Field:
+    arrow = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64()}.get(kind["kind"], pa.string())
+    return pa.field(name, arrow, metadata={TYPE_KEY: json.dumps(kind).encode()})
+
+
+def kind_of_field(item: pa.Field) -> dict[str, Any]:
+    metadata = item.metadata or {}
+    if TYPE_KEY in metadata:
+        return json.loads(metadata[TYPE_KEY])
+    return NULL
+
+
+def column(kind: dict[str, Any], values: list[Any]):
+    """A pandas Series of ``values`` with the dtype of ``kind``."""
+    import numpy as np
+    import pandas as pd
+
+    values = [fit(kind, v) for v in values]
+    name = kind["kind"]
+    if name == "int":
+        return pd.array(values, dtype="Int64")
+    if name == "float":
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    if name == "bool":
+        return pd.array(values, dtype="boolean")
+    if name in ("str", "null"):
+        return pd.array(values, dtype=pd.StringDtype(na_value=np.nan))
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
