@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import dask.config
+import pandas as pd
 import pytest
 
 from dask_parallel import mltable
@@ -206,14 +207,15 @@ def test_json_lines_invalid_line_error_names_file_and_offset(tmp_path):
     assert "line 2 (at byte 9) of" in message and "a.jsonl" in message and "invalid_lines: drop" in message
 
 
-def test_boolean_mismatch_error(tmp_path):
-    message = load_error(
+def test_boolean_mismatch_is_null_not_an_error(tmp_path):
+    # As the official reader: a value in neither list is null, even with mismatch_as: error.
+    folder = make(
         tmp_path,
         READ + "  - read_delimited\n  - convert_column_types:\n      - columns: y\n        column_type:\n"
-        "          boolean: {true_values: ['1'], false_values: ['0']}\n",
-        {"a.csv": "x,y\n1,1\n2,7\n"},
+        "          boolean: {true_values: ['yes'], false_values: ['no']}\n",
+        {"a.csv": "x,y\n1,yes\n2,maybe\n3,no\n"},
     )
-    assert "column 'y' holds '7', which is neither in true_values" in message
+    assert mltable.load(folder).to_pandas_dataframe()["y"].tolist() == [True, pd.NA, False]
 
 
 def test_filter_on_a_missing_column(tmp_path):
