@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -118,7 +119,45 @@ def _numbers_kept(case: Case, official: dict, ours: dict) -> bool:
     return True
 
 
+def _partition_values_without_path(case: Case, official: dict, ours: dict) -> bool:
+    """Official: partition columns are null unless the read step includes the path column."""
+    steps = case.document.get("transformations", [])
+    formats = [s for s in steps if isinstance(s, dict) and "extract_columns_from_partition_format" in s]
+    reads = [
+        next(iter(s.values())) for s in steps if isinstance(s, dict) and next(iter(s)).startswith("read_")
+    ]
+    if not formats or not reads or (reads[0] or {}).get("include_path_column"):
+        return False
+    if "error" in official or "error" in ours or official["columns"] != ours["columns"]:
+        return False
+    fmt = formats[0]["extract_columns_from_partition_format"]["partition_format"]
+    names = {n.split(":")[0] for n in re.findall(r"\{([^{}]+)\}", fmt)}
+    keep = [i for i, c in enumerate(official["columns"]) if c not in names]
+    nulls = [i for i, c in enumerate(official["columns"]) if c in names]
+    return all(all(row[i] is None for i in nulls) for row in official["rows"]) and [
+        [row[i] for i in keep] for row in official["rows"]
+    ] == [[row[i] for i in keep] for row in ours["rows"]]
+
+
+def _take_zero(case: Case, official: dict, ours: dict) -> bool:
+    """``take: 0`` is an error here (almost certainly a mistake); official returns nothing."""
+    steps = case.document.get("transformations", [])
+    return any(isinstance(s, dict) and s.get("take") == 0 for s in steps) and "greater than 0" in ours.get(
+        "error", ""
+    )
+
+
 DELIBERATE_RULES: dict[str, tuple[Rule, str]] = {
+    "partition values without the path column": (
+        _partition_values_without_path,
+        "extract_columns_from_partition_format without include_path_column: true gives null "
+        "columns in the official package; dask_parallel fills them from each file's path (the "
+        "values partition_keys groups by), so run() sees the values it is grouped by.",
+    ),
+    "take: 0 is an error": (
+        _take_zero,
+        "take: 0 is rejected with an error naming the step; the official package returns an empty table.",
+    ),
     "JSON numbers are not nulled": (
         _numbers_kept,
         "In JSON lines the official package gives a column the kind of its first number and "

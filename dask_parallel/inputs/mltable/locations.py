@@ -78,13 +78,10 @@ def list_entry(where: str, kind: str, value: str, folder: str) -> list[FoundFile
 
 
 def list_paths(where: str, entries: tuple[dict[str, str], ...], folder: str) -> list[FoundFile]:
-    """Every file of every entry, in entry order; duplicates kept once."""
-    seen: set[str] = set()
+    """Every file of every entry, in entry order; a file named twice is read twice, as the
+    official reader does."""
     files: list[FoundFile] = []
     for entry in entries:
         kind, value = next(iter(entry.items()))
-        for found in list_entry(where, kind, value, folder):
-            if found.uri not in seen:
-                seen.add(found.uri)
-                files.append(found)
+        files.extend(list_entry(where, kind, value, folder))
     return files
