@@ -699,7 +699,8 @@ def _random_steps(rng: random.Random, columns: list[tuple[str, str]], count: int
         if choice == "take":
             steps.append({"take": rng.randint(1, 30)})
         elif choice == "skip":
-            steps.append({"skip": rng.randint(1, 30)})
+            # Mostly within the table (1-25 rows a file), now and then past its end.
+            steps.append({"skip": rng.choice((1, 2, 3, 5, 8, 13, 40))})
         elif choice == "keep":
             kept = rng.sample(names, rng.randint(1, len(names)))
             steps.append({"keep_columns": kept})
@@ -729,15 +730,19 @@ def _random_steps(rng: random.Random, columns: list[tuple[str, str]], count: int
 
 
 def _random_filter(rng: random.Random, name: str, kind: str) -> str:
+    """Filters that keep some rows as a rule (an empty result is its own, rarer case)."""
     column = f'col("{name}")'
     if kind in ("int", "float"):
-        op = rng.choice((">", "<", ">=", "<=", "==", "!="))
+        op = rng.choice((">", "<", ">=", "<=", "!=", ">", "<"))
         return f"{column} {op} {rng.randint(-50, 50)}"
-    if kind in ("text", "category", "mixed"):
-        op = rng.choice(("==", "!="))
+    if kind in ("category", "mixed"):
+        op = rng.choice(("==", "!=", "!="))
         return f'{column} {op} "{rng.choice(("red", "blue", "w1", "abc"))}"'
+    if kind == "text":
+        return f'{column} != "{rng.choice(("abc", "x"))}"'
     if kind == "bool":
-        return f"{column} == {rng.choice(('true', 'false'))}"
+        literal = rng.choice(("True", "False", "True", "False", "true", "false"))
+        return f"{column} == {literal}"
     return f'{column} != "x"'
 
 
