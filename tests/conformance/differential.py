@@ -100,7 +100,8 @@ def _whole_seconds_parquet(case: Case, official: dict, ours: dict) -> bool:
 def _reads_its_own_mltable(case: Case, official: dict, ours: dict) -> bool:
     """``folder: .`` — official also reads the MLTable file itself as data."""
     here = any(entry.get("folder") in (".", "./") for entry in case.document["paths"])
-    return here and "paths:" in json.dumps(official.get("columns", [])) + json.dumps(official.get("rows", []))
+    seen = json.dumps(official.get("columns", [])) + json.dumps(official.get("rows", []))
+    return here and ("transformations:" in seen or "paths:" in seen)
 
 
 def _numbers_kept(case: Case, official: dict, ours: dict) -> bool:
@@ -147,7 +148,50 @@ def _take_zero(case: Case, official: dict, ours: dict) -> bool:
     )
 
 
+def _official_error_values(case: Case, official: dict, ours: dict) -> bool:
+    """Official: a value its conversion could not convert is an error value, and a filter on it fails."""
+    return "Microsoft.DPrep.ErrorValues" in official.get("error", "") and "error" not in ours
+
+
+def _official_no_columns(case: Case, official: dict, ours: dict) -> bool:
+    """Official: a row whose kept columns are all missing (JSON) fails the load (NoColumns)."""
+    steps = _steps(case)
+    return "NoColumns" in official.get("error", "") and "error" not in ours and "keep_columns" in steps
+
+
+def _json_column_order(case: Case, official: dict, ours: dict) -> bool:
+    """Official: JSON columns come in first-seen order of the rows left after take/skip/filter."""
+    if "read_json_lines" not in _steps(case) or "error" in official or "error" in ours:
+        return False
+    if sorted(official["columns"]) != sorted(ours["columns"]) or official["columns"] == ours["columns"]:
+        return False
+    order = [ours["columns"].index(c) for c in official["columns"]]
+    moved = {
+        "columns": official["columns"],
+        "dtypes": [ours["dtypes"][i] for i in order],
+        "rows": [[row[i] for i in order] for row in ours["rows"]],
+    }
+    return same(official, moved)
+
+
 DELIBERATE_RULES: dict[str, tuple[Rule, str]] = {
+    "official fails on values it could not convert": (
+        _official_error_values,
+        "After convert_column_types, the official package keeps the values it could not convert "
+        "as error values and fails a later filter on them (ErrorValues); dask_parallel makes "
+        "them null, so the filter leaves those rows out.",
+    ),
+    "official fails on rows without any kept value": (
+        _official_no_columns,
+        "When keep_columns leaves a JSON row with no value at all, the official package fails "
+        "the load (NoColumns); dask_parallel keeps the row with nulls.",
+    ),
+    "JSON columns in the file's order": (
+        _json_column_order,
+        "The official package orders JSON columns by first appearance in the rows left after "
+        "take/skip/filter, so the order changes with the steps; dask_parallel orders them by "
+        "first appearance in the file's first lines, the same for every step and mini-batch.",
+    ),
     "partition values without the path column": (
         _partition_values_without_path,
         "extract_columns_from_partition_format without include_path_column: true gives null "

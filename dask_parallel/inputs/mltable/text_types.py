@@ -1,7 +1,7 @@
 """Column types of delimited text: inferred from a sample of values, then applied to every block.
 
 A column's type is the narrowest that every sampled value fits, tried in this order:
-boolean (``true``/``false`` in any case, ``t``/``f``, or only ``0``/``1``), integer, float,
+boolean (``true``/``false`` in any case, ``t``/``f``, ``y``/``n``, or only ``0``/``1``), integer, float,
 datetime (ISO 8601 with an optional ``Z`` or offset, converted to UTC; ``01/31/2024``,
 ``31/01/2024``, ``2024/01/31``, each with an optional time), then text. A quoted empty field
 (``""``) is a text value, unlike an empty field, which is missing.
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-TRUE = ("true", "True", "TRUE", "t", "T", "1")
-FALSE = ("false", "False", "FALSE", "f", "F", "0")
+TRUE = ("true", "True", "TRUE", "t", "T", "y", "Y", "1")
+FALSE = ("false", "False", "FALSE", "f", "F", "n", "N", "0")
 INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 FLOAT = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
