@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dask_parallel.inputs.mltable.steps import BOOLEAN_FALSE, BOOLEAN_TRUE
 from dask_parallel.inputs.mltable.text_types import FLOAT
 
 
@@ -141,8 +142,8 @@ def convert(frame: pd.DataFrame, conversions: tuple[dict[str, Any], ...], where:
                     kind
                     if "true_values" in kind
                     else {
-                        "true_values": ("true", "True", "TRUE", "1"),
-                        "false_values": ("false", "False", "FALSE", "0"),
+                        "true_values": BOOLEAN_TRUE,
+                        "false_values": BOOLEAN_FALSE,
                         "mismatch_as": "error",
                     }
                 )

@@ -19,8 +19,10 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-TRUE = ("true", "True", "TRUE", "t", "T", "y", "Y", "1")
-FALSE = ("false", "False", "FALSE", "f", "F", "n", "N", "0")
+from dask_parallel.inputs.mltable.steps import BOOLEAN_FALSE, BOOLEAN_TRUE
+
+TRUE = (*BOOLEAN_TRUE, "y", "Y")
+FALSE = (*BOOLEAN_FALSE, "n", "N")
 INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 FLOAT = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
