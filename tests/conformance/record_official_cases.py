@@ -2,7 +2,7 @@
 
 Runs in the official package's own environment (``make official-mltable`` creates it):
 
-    .venv-mltable/bin/python tests/conformance/record_official_cases.py
+    .venv-mltable/bin/python tests/conformance/record_official_cases.py [--out FOLDER]
 
 Writes ``tests/conformance/official/<category>.jsonl``: one line per case, its columns,
 dtype families and rows, or the error it raised (``crash: ...`` when the process died).
@@ -43,7 +43,7 @@ def worker(root: Path, start: int, results: Path) -> None:
             out.flush()
 
 
-def main() -> int:
+def main(out: Path = OUT) -> int:
     cases = generate()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -60,18 +60,14 @@ def main() -> int:
             done = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
             if len(done) < len(cases) and code != 0:
                 crashed = {"id": cases[len(done)].id, "error": f"crash: the process exited with code {code}"}
-                with results.open("a") as out:
-                    out.write(json.dumps(crashed) + "\n")
+                with results.open("a") as handle:
+                    handle.write(json.dumps(crashed) + "\n")
                 done.append(crashed)
                 print(f"{crashed['id']}: {crashed['error']}", file=sys.stderr)
-    OUT.mkdir(exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     for category in CATEGORIES:
-        lines = [
-            json.dumps(d, ensure_ascii=False, sort_keys=False)
-            for d in done
-            if d["id"].startswith(category + "/")
-        ]
-        (OUT / f"{category}.jsonl").write_text("\n".join(lines) + "\n")
+        lines = [json.dumps(d, ensure_ascii=False) for d in done if d["id"].startswith(category + "/")]
+        (out / f"{category}.jsonl").write_text("\n".join(lines) + "\n")
         print(f"{category}: {len(lines)} cases recorded")
     return 0
 
@@ -80,4 +76,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--worker":
         worker(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
         sys.exit(0)
+    if len(sys.argv) == 3 and sys.argv[1] == "--out":
+        sys.exit(main(Path(sys.argv[2])))
     sys.exit(main())
