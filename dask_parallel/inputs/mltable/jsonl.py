@@ -28,22 +28,34 @@ SAMPLE_LINES = 1000
 SAMPLE_FILES = 8
 
 
-def _text(data: bytes, encoding: str) -> str:
-    return codecs.decode(data, encoding, errors="strict").lstrip("\ufeff")
+def _lines(data: bytes, encoding: str, cut: bool) -> list[bytes]:
+    """The block's lines as UTF-8 bytes. ``cut``: the data may end inside a line; drop it."""
+    if encoding in ASCII_COMPATIBLE:
+        lines = data.splitlines(keepends=True)
+        if cut and lines and not lines[-1].endswith(b"\n"):
+            lines.pop()
+        if encoding not in ("utf-8", "ascii"):
+            lines = [codecs.decode(line, encoding).encode("utf-8") for line in lines]
+        return lines
+    text = codecs.decode(data, encoding, errors="replace" if cut else "strict").lstrip("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if cut and lines:
+        lines.pop()
+    return [line.encode("utf-8") for line in lines]
 
 
-def rows(data: bytes, block: Block, step: Step, where: str) -> list[dict[str, Any]]:
+def rows(data: bytes, block: Block, step: Step, where: str, cut: bool = False) -> list[dict[str, Any]]:
     """The JSON objects of a block, in order; other lines dropped or reported."""
     found = []
     offset = block.start
-    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+    for number, line in enumerate(_lines(data, step["encoding"], cut), start=1):
         text = line.strip()
         if text:
             try:
-                value = json.loads(_text(text, step["encoding"]))
+                value = json.loads(text.decode("utf-8").lstrip("\ufeff"))
                 if not isinstance(value, dict):
                     raise ValueError(f"the line holds {_json_kind(value)}, not an object")
-            except (ValueError, UnicodeDecodeError) as exc:
+            except ValueError as exc:  # UnicodeDecodeError is a ValueError
                 if step["invalid_lines"] == "error":
                     shown = text[:80].decode("utf-8", "replace")
                     raise MLTableError(
@@ -75,7 +87,8 @@ def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> Forma
     for found in files[:SAMPLE_FILES]:
         data = head(found.uri, SAMPLE_LINES, step["encoding"])
         if data:
-            sample.extend(rows(data, Block(found.uri, 0, len(data)), step, where))
+            cut = found.size is None or len(data) < found.size
+            sample.extend(rows(data, Block(found.uri, 0, len(data)), step, where, cut=cut))
     kinds = json_types.infer(sample)
     schema = pa.schema([json_types.field(name, kind) for name, kind in kinds.items()])
     splittable = step["encoding"] in ASCII_COMPATIBLE
