@@ -232,6 +232,12 @@ def hand_csv(b: Builder) -> None:
     add("csv", {"a.csv": b"a\n1\n2.0\n3\n"}, doc("./a.csv", delimited()))
     add("csv", {"a.csv": b'a,b\n1,"say ""hi"""\n'}, doc("./a.csv", delimited()))
     add("csv", {"a.csv": b"a,b\n1,\xe2\x82\xac\n"}, doc("./a.csv", delimited()))
+    add(
+        "csv",
+        {"a.csv": b'"a\nb",2\n3,4\n'},
+        doc("./a.csv", delimited(header="no_header", support_multi_line=True)),
+    )
+    add("csv", {"a.csv": b"a,b\nY,1\nN,2\n"}, doc("./a.csv", delimited()))
 
 
 def hand_jsonl(b: Builder) -> None:
@@ -479,6 +485,7 @@ def hand_paths(b: Builder) -> None:
     add("paths", {"a.csv": data}, doc([{"file": "./missing.csv"}], delimited()))
     add("paths", {"a.csv": data}, doc([{"pattern": "./*.parquet"}], delimited()))
     add("paths", {"a.csv": data}, doc([{"folder": "./nowhere"}], delimited()))
+    add("paths", {"d/a.csv": data, "d/b.csv": data}, doc([{"file": "./d"}]))
 
 
 def hand_partitions(b: Builder) -> None:

@@ -44,11 +44,13 @@ def _splittable(options: dict[str, Any]) -> bool:
 
 
 def _first_line(path: str, options: dict[str, Any]) -> list[str]:
+    """The first record's fields (with support_multi_line, a quoted field may span lines)."""
     encoding = options["encoding"]
-    raw = head(path, 1, encoding, limit=1 << 16)
+    lines = 64 if options["support_multi_line"] else 1
+    raw = head(path, lines, encoding, limit=1 << 16)
     text = codecs.decode(raw, encoding, errors="replace").lstrip("\ufeff")
     reader = (
-        std_csv.reader(io.StringIO(text), delimiter=options["delimiter"][0])
+        std_csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"][0])
         if len(options["delimiter"]) == 1
         else None
     )

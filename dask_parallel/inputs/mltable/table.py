@@ -140,7 +140,9 @@ class MLTable:
             from dask_parallel.inputs.mltable import delta
 
             return delta.files(self.document.where, self.document.paths, self.uri, step)
-        return list_paths(self.document.where, self.document.paths, self.uri)
+        return list_paths(
+            self.document.where, self.document.paths, self.uri, folders_as_files=not self.is_tabular
+        )
 
     def files(self) -> list[str]:
         """Every file the ``paths`` section names, resolved to URLs or absolute paths, in order."""
