@@ -2,9 +2,8 @@
 
 A column takes the kind of the first value seen (boolean, integer, float, text, array or
 object); a value of another kind becomes null, except that integers and floats together make
-a float column. A column holding three or more kinds of value keeps every value as it is
-(an ``object`` column). Arrays take the kind of their first item the same way, objects are
-merged key by key (a missing key is null). Text is never read as a date: JSON has no dates.
+a float column. Arrays take the kind of their first item the same way, objects are merged
+key by key (a missing key is null). Text is never read as a date: JSON has no dates.
 """
 
 from __future__ import annotations
@@ -16,8 +15,6 @@ import pyarrow as pa
 
 TYPE_KEY = b"dask_parallel.json_type"
 NULL: dict[str, Any] = {"kind": "null"}
-MIXED: dict[str, Any] = {"kind": "mixed"}
-MIXED_AT_THREE = False
 
 
 def kind_of(value: Any) -> str:
@@ -34,38 +31,31 @@ def kind_of(value: Any) -> str:
     return "dict"
 
 
-def merge(known: dict[str, Any], value: Any, top: bool = True) -> dict[str, Any]:
-    """The type of a column of type ``known`` that also holds ``value``.
-
-    Only a top-level column becomes mixed; inside arrays and objects the first kind wins.
-    """
-    if value is None or known["kind"] == "mixed":
+def merge(known: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The type of a column of type ``known`` that also holds ``value``."""
+    if value is None:
         return known
     kind = kind_of(value)
     if known["kind"] == "null":
-        known = {"kind": kind, "kinds": [kind]}
+        known = {"kind": kind}
         if kind == "list":
             known["item"] = NULL
         elif kind == "dict":
             known["keys"] = {}
-    kinds = known["kinds"] if kind in known["kinds"] else [*known["kinds"], kind]
-    if len(kinds) >= 3 and top and MIXED_AT_THREE:
-        return MIXED
-    known = {**known, "kinds": kinds}
-    if {known["kind"], kind} == {"int", "float"}:
-        known["kind"] = "float"
+    elif {known["kind"], kind} == {"int", "float"}:
+        known = {"kind": "float"}
     if kind != known["kind"]:
         return known
     if kind == "list":
         item = known["item"]
         for element in value:
-            item = merge(item, element, top=False)
-        known["item"] = item
+            item = merge(item, element)
+        known = {**known, "item": item}
     elif kind == "dict":
         keys = dict(known["keys"])
         for key, element in value.items():
-            keys[key] = merge(keys.get(key, NULL), element, top=False)
-        known["keys"] = keys
+            keys[key] = merge(keys.get(key, NULL), element)
+        known = {**known, "keys": keys}
     return known
 
 
@@ -80,13 +70,15 @@ def infer(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def fit(kind: dict[str, Any], value: Any) -> Any:
     """``value`` as a value of ``kind``: None where it does not fit."""
-    if value is None or kind["kind"] == "mixed":
+    if value is None:
         return value
     found = kind_of(value)
     if kind["kind"] == "float" and found == "int":
         return float(value)
     if found != kind["kind"]:
         return None
+    if found == "int" and not -(2**63) <= value < 2**63:
+        return None  # beyond int64
     if found == "list":
         return [fit(kind["item"], v) for v in value]
     if found == "dict":
@@ -107,7 +99,7 @@ def kind_of_field(item: pa.Field) -> dict[str, Any]:
 
 
 def column(kind: dict[str, Any], values: list[Any]):
-    """A pandas Series of ``values`` with the dtype of ``kind``."""
+    """One column's ``values`` as an array of the dtype of ``kind`` (``object`` for arrays and objects)."""
     import numpy as np
     import pandas as pd
 
