@@ -159,6 +159,21 @@ def _official_no_columns(case: Case, official: dict, ours: dict) -> bool:
     return "NoColumns" in official.get("error", "") and "error" not in ours and "keep_columns" in steps
 
 
+def _official_alternate_reader(case: Case, official: dict, ours: dict) -> bool:
+    """Official: when JSON files disagree on a column's type, every value is kept as it is."""
+    if "read_json_lines" not in _steps(case) or len(case.files) < 2:
+        return False
+    if "error" in official or "error" in ours or official["columns"] != ours["columns"]:
+        return False
+    if len(official["rows"]) != len(ours["rows"]):
+        return False
+    for left, right in zip(official["rows"], ours["rows"]):
+        for a, b in zip(left, right):
+            if a != b and b is not None:
+                return False
+    return True
+
+
 def _json_column_order(case: Case, official: dict, ours: dict) -> bool:
     """Official: JSON columns come in first-seen order of the rows left after take/skip/filter."""
     if "read_json_lines" not in _steps(case) or "error" in official or "error" in ours:
@@ -185,6 +200,13 @@ DELIBERATE_RULES: dict[str, tuple[Rule, str]] = {
         _official_no_columns,
         "When keep_columns leaves a JSON row with no value at all, the official package fails "
         "the load (NoColumns); dask_parallel keeps the row with nulls.",
+    ),
+    "JSON files that disagree on a type": (
+        _official_alternate_reader,
+        "When JSON files disagree on a column's type ({a: 1} first in one file, {a: 2.5} or "
+        '{a: "x"} first in another), the official package switches to another reader that keeps '
+        "every value of every column as it is (mixed object columns, for the whole table); "
+        "dask_parallel gives each column one type for every file and nulls what does not fit.",
     ),
     "JSON columns in the file's order": (
         _json_column_order,
