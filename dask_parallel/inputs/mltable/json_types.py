@@ -15,6 +15,8 @@ import pyarrow as pa
 
 TYPE_KEY = b"dask_parallel.json_type"
 NULL: dict[str, Any] = {"kind": "null"}
+# The Python types each scalar kind accepts (bool is not an int here).
+SCALAR_TYPES = {"bool": {bool}, "int": {int}, "float": {float, int}, "str": {str}, "null": set()}
 
 
 def kind_of(value: Any) -> str:
@@ -103,8 +105,16 @@ def column(kind: dict[str, Any], values: list[Any]):
     import numpy as np
     import pandas as pd
 
-    values = [fit(kind, v) for v in values]
     name = kind["kind"]
+    scalar = SCALAR_TYPES.get(name)
+    if scalar is not None:  # the common case, without a call per value
+        values = [v if type(v) in scalar else None for v in values]
+        if name == "float":
+            values = [float(v) if type(v) is int else v for v in values]
+        elif name == "int":
+            values = [v if v is None or -(2**63) <= v < 2**63 else None for v in values]
+    else:
+        values = [fit(kind, v) for v in values]
     if name == "int":
         return pd.array(values, dtype="Int64")
     if name == "float":

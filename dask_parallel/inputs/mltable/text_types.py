@@ -178,12 +178,19 @@ def _number(text: str | None, kind: str) -> int | float | None:
 
 
 def _datetimes(column: pa.Array, fmt: str | None) -> pa.Array:
-    import pandas as pd
+    stripped = pc.utf8_trim_whitespace(column)
+    target = pa.timestamp("ns")
+    if fmt not in (None, ISO_FORMAT):
+        return pc.strptime(stripped, format=fmt, unit="ns", error_is_null=True)
+    shaped = pc.if_else(pc.match_substring_regex(stripped, f"^(?:{ISO.pattern})$"), stripped, None)
+    for kind in (target, pa.timestamp("ns", tz="UTC")):  # naive values; values with offsets
+        try:
+            return shaped.cast(kind).cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    import pandas as pd  # a mix of naive and offset values, or impossible dates such as 02-30
 
-    text = pd.Series(column.to_pandas(), dtype=object).str.strip()
-    if fmt in (None, ISO_FORMAT):
-        shaped = text.where(text.str.fullmatch(ISO.pattern).fillna(False).astype(bool))
-        parsed = pd.to_datetime(shaped, format="ISO8601", utc=True, errors="coerce").dt.tz_localize(None)
-    else:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-    return pa.array(parsed.astype("datetime64[ns]"), pa.timestamp("ns"), from_pandas=True)
+    parsed = pd.to_datetime(
+        pd.Series(shaped.to_pandas(), dtype=object), format="ISO8601", utc=True, errors="coerce"
+    ).dt.tz_localize(None)
+    return pa.array(parsed.astype("datetime64[ns]"), target, from_pandas=True)
