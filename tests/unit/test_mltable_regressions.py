@@ -141,3 +141,14 @@ def test_no_tabular_mini_batch_holds_only_the_header(tmp_path, size):
     lengths = [len(reader.read(b)) for b in blocks]
     assert all(lengths) and sum(lengths) == 12
     assert blocks[0].start == 0 and blocks[0].skip_header
+
+
+@pytest.mark.parametrize("size", ["100", "1KB", "10kb"])
+def test_the_iris_example_never_gives_an_empty_mini_batch(size):
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "conf" / "examples" / "tabular_scoring" / "iris-mltable"
+    table = mltable.load(folder)
+    reader, blocks = table.blocks(size)
+    lengths = [len(reader.read(b)) for b in blocks]
+    assert all(lengths) and sum(lengths) == len(table.to_pandas_dataframe())
