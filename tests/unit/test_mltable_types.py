@@ -86,3 +86,14 @@ def test_utf16_json_lines(tmp_path):
     assert frame["name"].tolist() == [f"caf\u00e9 {i}" for i in range(5)] and frame["n"].tolist() == list(
         range(5)
     )
+
+
+def test_json_values_of_another_kind_are_null_and_logged(tmp_path, caplog):
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"a": 1}\n{"a": "two"}\n{"a": 3}\n')
+    (folder / "MLTable").write_text("paths: [{file: ./a.jsonl}]\ntransformations: [read_json_lines]\n")
+    with caplog.at_level("WARNING", logger="dask_parallel.mltable"):
+        frame = mltable.load(folder).to_pandas_dataframe()
+    assert frame["a"].isna().tolist() == [False, True, False] and frame["a"].sum() == 4
+    assert "1 value(s) of column 'a'" in caplog.text and "a.jsonl" in caplog.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from dask_parallel.inputs.mltable.schema import FormatPlan
 from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.inputs.mltable.textfiles import ASCII_COMPATIBLE, head, line_ranges, read_range
 
+log = logging.getLogger("dask_parallel.mltable")
 SAMPLE_LINES = 1000
 SAMPLE_FILES = 8
 
@@ -113,10 +115,19 @@ def read(block: Block, step: Step, schema: pa.Schema, where: str):
     import pandas as pd
 
     objects = rows(read_range(block.path, block.start, block.end), block, step, where)
-    return pd.DataFrame(
-        {
-            f.name: json_types.column(json_types.kind_of_field(f), [o.get(f.name) for o in objects])
-            for f in schema
-        },
-        index=pd.RangeIndex(len(objects)),
-    )
+    columns = {}
+    for field in schema:
+        values = [o.get(field.name) for o in objects]
+        columns[field.name] = json_types.column(json_types.kind_of_field(field), values)
+        nulled = sum(v is not None for v in values) - int(pd.notna(columns[field.name]).sum())
+        if nulled:
+            log.warning(
+                "%s: read_json_lines: %d value(s) of column %r in %s are not of its type %s "
+                "(inferred from the first lines) and were read as null.",
+                where,
+                nulled,
+                field.name,
+                block.describe(),
+                json_types.kind_of_field(field)["kind"],
+            )
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(objects)))
