@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # Azurite (the Azure Blob emulator) from npm, for the storage tests; started by their fixtures.
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: run test lint bench clean official-mltable
+.PHONY: run test lint bench clean official-mltable mltable-differential
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,10 +33,22 @@ bench: $(STAMP)
 
 # Record how the official mltable package loads tests/fixtures/mltable (its own environment:
 # it pins older pandas); tests/unit/test_mltable_official.py compares dask_parallel with it.
-official-mltable:
+OFFICIAL_MLTABLE := .venv-mltable/.installed
+
+$(OFFICIAL_MLTABLE):
 	test -x .venv-mltable/bin/python || $(PYTHON) -m venv .venv-mltable
 	.venv-mltable/bin/python -m pip install --quiet "mltable==1.7.0" "azureml-dataprep[pandas]==5.5.0"
+	touch $(OFFICIAL_MLTABLE)
+
+official-mltable: $(OFFICIAL_MLTABLE)
 	.venv-mltable/bin/python tests/conformance/official_mltable.py
+
+# The differential tier: run the official package on the generated cases (fixed seed),
+# record its results in tests/conformance/official/, then compare dask_parallel with them.
+mltable-differential: $(STAMP) $(OFFICIAL_MLTABLE)
+	.venv-mltable/bin/python tests/conformance/record_official_cases.py
+	$(BIN)/python tests/conformance/differential.py --isolated
+	$(BIN)/python -m pytest -p no:cacheprovider tests/conformance -q
 
 clean:
 	rm -rf $(VENV) dask-parallel-runs .pytest_cache

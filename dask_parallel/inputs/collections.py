@@ -29,8 +29,8 @@ def mini_batches(job: Parallel, *, base_dir: str | os.PathLike | None = None) ->
     """
     import dask
     import dask.bag as db
-    import dask.dataframe as dd
 
+    from dask_parallel.inputs.mltable.dask_frame import from_blocks
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.spec.job_spec import build_job_spec
 
@@ -43,4 +43,4 @@ def mini_batches(job: Parallel, *, base_dir: str | os.PathLike | None = None) ->
         return db.from_delayed([dask.delayed(list)(mb.files) for mb in plan.mini_batches])
     blocks = [mb.block for mb in plan.mini_batches]
     meta = plan.reader.read(blocks[0]).iloc[:0]
-    return dd.from_map(plan.reader.read, blocks, meta=meta, enforce_metadata=False)
+    return from_blocks(plan.reader.read, blocks, meta)

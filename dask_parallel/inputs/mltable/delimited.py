@@ -1,9 +1,12 @@
 """``read_delimited``: CSV-like files, cut into byte ranges on line boundaries.
 
-Column types are inferred once (from the first ``sample_size`` rows of the first file
-that has each column) and every block is parsed with exactly those types, so every
-mini-batch has the same dtypes; a value that does not fit is reported with its column
-and file.
+Every block is read as text, then each column is converted to the type inferred once at
+planning (:mod:`text_types`, from the first ``sample_size`` rows of the first files), so
+every mini-batch has the same dtypes. A column whose files disagree is text; a file
+without some column gives nulls there; a value after the sample that does not fit its
+column's type becomes null, and the count is logged with the column and the file. Rows
+with fewer fields than the header are padded with nulls; fields beyond the header are
+read into ``Column<n>`` columns when the sample shows them. Empty files are skipped.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv as std_csv
 import io
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -20,12 +24,15 @@ from pyarrow import csv
 
 from dask_parallel.errors import MLTableError
 from dask_parallel.inputs.blocks import Block
+from dask_parallel.inputs.mltable import text_types
 from dask_parallel.inputs.mltable.locations import FoundFile
-from dask_parallel.inputs.mltable.schema import ZERO_ONE, FormatPlan, unify, widen
+from dask_parallel.inputs.mltable.schema import FormatPlan
 from dask_parallel.inputs.mltable.steps import Step
+from dask_parallel.inputs.mltable.text_types import TextType
 from dask_parallel.inputs.mltable.textfiles import ASCII_COMPATIBLE, head, line_ranges, read_range
 
-COLUMN_ERROR = re.compile(r"In CSV column #(\d+): (.*)", re.S)
+COLUMN_COUNT = re.compile(r"Expected \d+ columns, got \d+")
+log = logging.getLogger("dask_parallel.mltable")
 
 
 def _splittable(options: dict[str, Any]) -> bool:
@@ -37,11 +44,13 @@ def _splittable(options: dict[str, Any]) -> bool:
 
 
 def _first_line(path: str, options: dict[str, Any]) -> list[str]:
+    """The first record's fields (with support_multi_line, a quoted field may span lines)."""
     encoding = options["encoding"]
-    raw = head(path, 1, encoding, limit=1 << 16)
+    lines = 64 if options["support_multi_line"] else 1
+    raw = head(path, lines, encoding, limit=1 << 16)
     text = codecs.decode(raw, encoding, errors="replace").lstrip("\ufeff")
     reader = (
-        std_csv.reader(io.StringIO(text), delimiter=options["delimiter"][0])
+        std_csv.reader(io.StringIO(text, newline=""), delimiter=options["delimiter"][0])
         if len(options["delimiter"]) == 1
         else None
     )
@@ -101,67 +110,47 @@ def _override_columns(options: dict[str, Any], names: Sequence[str]) -> set[str]
     return chosen
 
 
-def _infer(
-    where: str, found: FoundFile, names: tuple[str, ...], skip: bool, options: dict[str, Any]
-) -> pa.Schema:
-    inference = options["infer_column_types"]
-    if inference is None:
-        return pa.schema([(n, pa.string()) for n in names])
-    rows = inference["sample_size"] + (1 if skip else 0)
-    sample = head(found.uri, rows, options["encoding"])
+def _sample(
+    where: str, found: FoundFile, names: tuple[str, ...], skip: bool, options: dict[str, Any], rows: int
+) -> pa.Table:
+    """The first ``rows`` rows of a file as text (with ``Column<n>`` for fields beyond the header)."""
+    sample = head(found.uri, rows + (1 if skip else 0), options["encoding"])
     block = Block(path=found.uri, start=0, end=len(sample), column_names=names, skip_header=skip)
-    table = _parse(sample, block, options, None, where=where)
-    fields = []
-    for field in table.schema:
-        kind = field.type
-        if pa.types.is_integer(kind) and _only_zeros_and_ones(table.column(field.name)):
-            # The official reader takes a column of only 0 and 1 for booleans; marked, so that
-            # a file where the column holds other integers makes it an integer column again.
-            fields.append(pa.field(field.name, pa.bool_(), metadata={ZERO_ONE: b"1"}))
-            continue
-        if pa.types.is_integer(kind):
-            kind = pa.int64()
-        elif pa.types.is_floating(kind):
-            kind = pa.float64()
-        elif pa.types.is_boolean(kind):
-            kind = pa.bool_()
-        elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-            kind = pa.timestamp("ns")
-        else:
-            kind = pa.string()
-        fields.append(pa.field(field.name, kind))
-    return pa.schema(fields)
-
-
-INFERENCE_FILES = 8
-
-
-def _only_zeros_and_ones(column: pa.ChunkedArray) -> bool:
-    values = set(column.drop_null().unique().to_pylist())
-    return bool(values) and values <= {0, 1}
+    return _parse_text(sample, block, options, where, grow=True).slice(0, rows)
 
 
 def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> FormatPlan:
+    """Types from the table's first ``sample_size`` rows, across files in order, as the official reader."""
     options = step.options
+    files = [f for f in files if not _empty(f)]
     columns = file_columns(files, options)
-    schemas = []
-    inferred_for: set[str] = set()
-    sampled_files = 0
+    inference = options["infer_column_types"]
+    remaining = (inference or {}).get("sample_size", 200)
+    values: dict[str, list[str | None]] = {}
+    widened: list[tuple[tuple[str, ...], bool]] = []
     for found, (names, skip) in zip(files, columns):
-        # Like the official reader, look at more than the first file (a few, not thousands).
-        seen = set(names) <= inferred_for and options["header"] != "all_files_different_headers"
-        if seen and sampled_files >= INFERENCE_FILES:
-            continue
-        schemas.append((found.uri, _infer(where, found, names, skip, options)))
-        inferred_for.update(names)
-        sampled_files += 1
-    schema = unify(where, schemas)
-    overrides = _override_columns(options, schema.names)
-    schema = pa.schema([pa.field(f.name, pa.string()) if f.name in overrides else f for f in schema])
+        if remaining > 0 or options["header"] == "all_files_different_headers" or not widened:
+            sample = _sample(where, found, names, skip, options, max(remaining, 1))
+            names = tuple(sample.column_names)
+            for name in names:
+                values.setdefault(name, []).extend(sample.column(name).to_pylist()[: max(remaining, 0)])
+            remaining -= sample.num_rows
+        widened.append((names, skip))
+    if inference is None:
+        types = {name: TextType("string") for name in values}
+    else:
+        types = {name: text_types.infer(found) for name, found in values.items()}
+    overrides = _override_columns(options, list(types))
+    schema = pa.schema(
+        [
+            TextType("string").field(n) if n in overrides or k.kind == "null" else k.field(n)
+            for n, k in types.items()
+        ]
+    )
     blocks: list[Block] = []
-    for found, (names, skip) in zip(files, columns):
+    for found, (names, skip) in zip(files, widened):
         if _splittable(options):
-            ranges = line_ranges(found.uri, size, found.size)
+            ranges = line_ranges(found.uri, size, found.size, header_lines=1 if skip else 0)
         else:
             ranges = [(0, None)]
         for start, end in ranges:
@@ -169,15 +158,24 @@ def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> Forma
     return FormatPlan(schema=schema, blocks=blocks)
 
 
-def _parse(
-    data: bytes, block: Block, options: dict[str, Any], schema: pa.Schema | None, where: str
+def _empty(found: FoundFile) -> bool:
+    if found.size is not None:
+        return found.size == 0
+    return not head(found.uri, 1, "utf-8", limit=1)
+
+
+def _parse_text(
+    data: bytes, block: Block, options: dict[str, Any], where: str, grow: bool = False
 ) -> pa.Table:
+    """The block as text columns: an empty field is null, a quoted empty field is ``""``.
+
+    With ``empty_as_string`` every empty field is ``""``. Rows shorter than the header are
+    padded with nulls; longer ones add ``Column<n>`` columns when ``grow``, else lose the extra
+    fields (the columns were fixed by the sample).
+    """
     names = list(block.column_names or ())
-    types = {}
-    if schema is not None:
-        types = {name: schema.field(name).type for name in names if name in schema.names}
     if len(options["delimiter"]) == 2:
-        return _parse_two_char(data, block, options, types, where)
+        return _parse_slow(data, block, options, names, grow)
     encoding = options["encoding"]
     empty_as_string = options["empty_as_string"]
     try:
@@ -193,89 +191,55 @@ def _parse(
                 delimiter=options["delimiter"], newlines_in_values=options["support_multi_line"]
             ),
             convert_options=csv.ConvertOptions(
-                column_types=types,
+                column_types={n: pa.string() for n in names},
                 null_values=[""],
                 strings_can_be_null=not empty_as_string,
-                quoted_strings_can_be_null=not empty_as_string,
-                true_values=["true", "True", "TRUE", "1"],
-                false_values=["false", "False", "FALSE", "0"],
-                timestamp_parsers=[csv.ISO8601],
+                quoted_strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise _parse_error(exc, block, names, schema, where) from None
+        if COLUMN_COUNT.search(str(exc)):
+            return _parse_slow(data, block, options, names, grow)
+        place = f"{block.path} (bytes {block.start}-{block.end if block.end is not None else 'end'})"
+        raise MLTableError(f"{where}: read_delimited: cannot parse {place}: {exc}.") from None
 
 
-def _parse_error(
-    exc: Exception, block: Block, names: list[str], schema: pa.Schema | None, where: str
-) -> MLTableError:
-    text = str(exc)
-    place = f"{block.path} (bytes {block.start}-{block.end if block.end is not None else 'end'})"
-    match = COLUMN_ERROR.search(text)
-    if match and int(match.group(1)) < len(names):
-        column = names[int(match.group(1))]
-        expected = schema.field(column).type if schema is not None and column in schema.names else "?"
-        return MLTableError(
-            f"{where}: read_delimited: column {column!r} in {place} holds a value that is not "
-            f"{expected} ({match.group(2).strip()}); the type was inferred from the first rows. "
-            f"Fix the row, or read the column as text with infer_column_types: "
-            f"{{column_type_overrides: [{{columns: {column}, column_type: string}}]}}."
-        )
-    if "columns" in text and "Expected" in text:
-        return MLTableError(
-            f"{where}: read_delimited: a row in {place} has a different number of fields than the "
-            f"header ({len(names)} columns: {names}): {text}. Check the delimiter, the header mode, "
-            "or set support_multi_line: true for quoted line breaks."
-        )
-    return MLTableError(f"{where}: read_delimited: cannot parse {place}: {text}.")
-
-
-def _parse_two_char(data: bytes, block: Block, options: dict[str, Any], types: dict, where: str) -> pa.Table:
-    import pandas as pd
-
-    text = codecs.decode(data, options["encoding"]).lstrip("\ufeff")
-    names = list(block.column_names or ())
-    frame = pd.read_csv(
-        io.StringIO(text),
-        sep=re.escape(options["delimiter"]),
-        engine="python",
-        header=None,
-        names=names,
-        skiprows=1 if block.skip_header else 0,
-        dtype=str,
-        keep_default_na=False,
-    )
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    arrays = []
-    for name in names:
-        column = table.column(name).cast(pa.string())
-        column = (
-            pa.compute.if_else(pa.compute.equal(column, ""), None, column)
-            if not options["empty_as_string"]
-            else column
-        )
-        target = types.get(name) if types else _guess(column)
-        try:
-            arrays.append(column.cast(target) if target is not None else column)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise MLTableError(
-                f"{where}: read_delimited: column {name!r} in {block.path} holds a value that is not "
-                f"{target}: {exc}; read it as text with column_type_overrides."
-            ) from None
-    return pa.table(arrays, names=names)
-
-
-def _guess(column: pa.ChunkedArray) -> pa.DataType | None:
-    for kind in (pa.int64(), pa.float64(), pa.timestamp("ns")):
-        try:
-            column.cast(kind)
-            return kind
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    return None
+def _parse_slow(data: bytes, block: Block, options: dict[str, Any], names: list[str], grow: bool) -> pa.Table:
+    """Row by row, for ragged rows and two-character delimiters (empty fields are null here)."""
+    text = codecs.decode(data, options["encoding"], errors="replace").lstrip("\ufeff")
+    delimiter = options["delimiter"]
+    if len(delimiter) == 1:
+        rows = list(std_csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    else:
+        rows = [line.split(delimiter) for line in text.splitlines()]
+    if block.skip_header:
+        rows = rows[1:]
+    rows = [r for r in rows if r]
+    width = max([len(names), *(len(r) for r in rows)]) if grow else len(names)
+    names = names + [f"Column{i + 1}" for i in range(len(names), width)]
+    empty = "" if options["empty_as_string"] else None
+    columns = [[(r[i] if r[i] != "" else empty) if i < len(r) else None for r in rows] for i in range(width)]
+    return pa.table([pa.array(c, pa.string()) for c in columns], names=names)
 
 
 def read(block: Block, step: Step, schema: pa.Schema, where: str) -> pa.Table:
     data = read_range(block.path, block.start, block.end)
-    table = _parse(data, block, step.options, schema, where)
-    return widen(table, schema)
+    table = _parse_text(data, block, step.options, where)
+    arrays = []
+    for field in schema:
+        if field.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+            continue
+        column, nulled = text_types.convert(table.column(field.name), TextType.of(field))
+        if nulled:
+            log.warning(
+                "%s: read_delimited: %d value(s) of column %r in %s do not fit its type %s (inferred "
+                "from the first rows) and were read as null.",
+                where,
+                nulled,
+                field.name,
+                block.describe(),
+                field.type,
+            )
+        arrays.append(column.cast(field.type))
+    return pa.table(arrays, schema=schema)

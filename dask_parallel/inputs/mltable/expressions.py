@@ -15,6 +15,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+
 from dask_parallel.errors import MLTableError
 
 COMPARISONS = {
@@ -68,14 +70,14 @@ def _build(expression: str, node: ast.AST) -> Evaluator:
         combine = operator.and_ if isinstance(node.op, ast.And) else operator.or_
 
         def boolean(frame):
-            values = [_as_mask(p(frame), frame) for p in parts]
+            values = [_logical(p(frame), frame) for p in parts]
             return functools.reduce(combine, values)
 
         return boolean
     if isinstance(node, ast.UnaryOp):
         inner = build(node.operand)
         if isinstance(node.op, ast.Not):
-            return lambda frame: ~_as_mask(inner(frame), frame)
+            return lambda frame: ~_logical(inner(frame), frame)
         if isinstance(node.op, ast.USub):
             return lambda frame: -inner(frame)
         raise _fail(expression, node, f"operator {type(node.op).__name__} is not supported")
@@ -98,12 +100,13 @@ def _build(expression: str, node: ast.AST) -> Evaluator:
             current, result = left(frame), None
             for kind, how, other in pairs:
                 if kind == "in":
-                    mask = _series(current, frame).isin(other)
+                    series = _series(current, frame)
+                    mask = _unknown_where_missing(series.isin(other), series)
                     mask = ~mask if how else mask
                     value = current
                 else:
                     value = other(frame)
-                    mask = _as_mask(how(current, value), frame)
+                    mask = _compare(how, current, value, frame)
                 result = mask if result is None else result & mask
                 current = value
             return result
@@ -154,32 +157,84 @@ def _call(expression: str, node: ast.Call) -> Evaluator:
             if len(node.args) != 1 or not isinstance(node.args[0], ast.Constant):
                 raise _fail(expression, node, f".{method}() takes one literal argument")
             argument = node.args[0].value
-            if method == "contains":
-                return lambda frame: (
-                    _series(target(frame), frame)
-                    .astype("str")
-                    .str.contains(str(argument), regex=False)
-                    .fillna(False)
+
+            def text_test(frame):
+                series = _series(target(frame), frame)
+                text = (
+                    series.astype(object)
+                    .where(series.notna(), None)
+                    .map(lambda v: None if v is None else str(v))
                 )
-            return lambda frame: getattr(_series(target(frame), frame).astype("str").str, method)(
-                str(argument)
-            ).fillna(False)
+                found = [
+                    None
+                    if v is None
+                    else (str(argument) in v if method == "contains" else getattr(v, method)(str(argument)))
+                    for v in text
+                ]
+                return pd.Series(found, index=series.index, dtype="boolean")
+
+            return text_test
         if method in ("isnull", "notnull") and not node.args:
-            return lambda frame: getattr(_series(target(frame), frame), method)()
+            return lambda frame: getattr(_series(target(frame), frame), method)().astype("boolean")
     raise _fail(expression, node, "this function call is not supported")
 
 
 def _series(value: Any, frame):
-    import pandas as pd
 
     if isinstance(value, pd.Series):
         return value
     return pd.Series([value] * len(frame), index=frame.index)
 
 
-def _as_mask(value: Any, frame):
-    """A boolean Series where missing values count as False."""
+def _missing(value: Any, frame):
+
+    if isinstance(value, pd.Series):
+        return value.isna()
+    return pd.Series(value is None or value is pd.NaT, index=frame.index)
+
+
+def _unknown_where_missing(result, *operands):
+    """A nullable boolean Series: unknown (NA) wherever an operand is missing."""
+
+    mask = pd.Series(result, index=result.index).fillna(False).astype(bool).astype("boolean")
+    for operand in operands:
+        if isinstance(operand, pd.Series):
+            mask[operand.isna().to_numpy()] = pd.NA
+    return mask
+
+
+def _compare(how, left: Any, right: Any, frame):
+    """A comparison in SQL's three-valued logic: anything compared with null is unknown.
+
+    ``col("b") != "x"`` is unknown, not true, where b is null, so the row is not kept,
+    as with the official reader. ``== None`` and ``!= None`` test for null.
+    """
+
+    if right is None or left is None:
+        column = right if left is None else left
+        missing = _missing(column, frame)
+        return (missing if how is operator.eq else ~missing).astype("boolean")
+    result = how(_series(left, frame), right)
+    result = _series(result, frame)
+    mask = result.fillna(False).astype(bool).astype("boolean")
+    unknown = _missing(left, frame) | _missing(right, frame)
+    mask[unknown.to_numpy()] = pd.NA
+    return mask
+
+
+def _logical(value: Any, frame):
+    """A nullable boolean Series for and/or/not (Kleene logic: unknown stays unknown)."""
     series = _series(value, frame)
+    if str(series.dtype) == "boolean":
+        return series
+    return _unknown_where_missing(series, series)
+
+
+def _as_mask(value: Any, frame):
+    """The rows to keep: true only (false and unknown are left out)."""
+    series = _series(value, frame)
+    if str(series.dtype) == "boolean":
+        return series.fillna(False).astype(bool)
     if series.dtype == bool:
         return series
     return series.fillna(False).astype(bool)

@@ -1,93 +1,107 @@
 """``read_json_lines``: one JSON object per line, cut into byte ranges on line boundaries.
 
-``invalid_lines: error`` (default) stops at the first line that is not a JSON object and
-names its file and byte offset; ``drop`` leaves such lines out.
+Every line is parsed with :mod:`json` (pyarrow's JSON reader crashes the process on a block
+of ``null`` lines and cannot hold a column of mixed values), then each column is made with
+the type inferred at planning (:mod:`json_types`). ``invalid_lines: error`` (default) stops
+at the first line that is not a JSON object (``null``, a number, an array, broken JSON) and
+names its file, line and byte offset; ``drop`` leaves such lines out. Empty files are skipped.
 """
 
 from __future__ import annotations
 
 import codecs
-import io
 import json
+import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
-from pyarrow import json as pa_json
 
 from dask_parallel.errors import MLTableError
 from dask_parallel.inputs.blocks import Block
+from dask_parallel.inputs.mltable import json_types
 from dask_parallel.inputs.mltable.locations import FoundFile
-from dask_parallel.inputs.mltable.schema import FormatPlan, unify, widen
+from dask_parallel.inputs.mltable.schema import FormatPlan
 from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.inputs.mltable.textfiles import ASCII_COMPATIBLE, head, line_ranges, read_range
 
+log = logging.getLogger("dask_parallel.mltable")
 SAMPLE_LINES = 1000
+SAMPLE_FILES = 8
 
 
-def _utf8(data: bytes, encoding: str) -> bytes:
-    if encoding in ("utf-8", "ascii"):
-        return data
-    return codecs.decode(data, encoding).lstrip("\ufeff").encode("utf-8")
+def _lines(data: bytes, encoding: str, cut: bool) -> list[bytes]:
+    """The block's lines as UTF-8 bytes. ``cut``: the data may end inside a line; drop it."""
+    if encoding in ASCII_COMPATIBLE:
+        lines = data.splitlines(keepends=True)
+        if cut and lines and not lines[-1].endswith(b"\n"):
+            lines.pop()
+        if encoding not in ("utf-8", "ascii"):
+            lines = [codecs.decode(line, encoding).encode("utf-8") for line in lines]
+        return lines
+    text = codecs.decode(data, encoding, errors="replace" if cut else "strict").lstrip("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if cut and lines:
+        lines.pop()
+    return [line.encode("utf-8") for line in lines]
 
 
-def _parse(data: bytes, block: Block, step: Step, schema: pa.Schema | None, where: str) -> pa.Table:
-    data = _utf8(data, step["encoding"])
-    options = pa_json.ParseOptions(
-        explicit_schema=schema, unexpected_field_behavior="ignore" if schema is not None else "infer"
-    )
-    try:
-        return pa_json.read_json(
-            io.BytesIO(data),
-            read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) + 1)),
-            parse_options=options,
-        )
-    except pa.ArrowInvalid as exc:
-        return _line_by_line(data, block, step, schema, where, exc)
-
-
-def _line_by_line(
-    data: bytes, block: Block, step: Step, schema: pa.Schema | None, where: str, first_error
-) -> pa.Table:
-    """The slow path, taken only when pyarrow rejects the block: find (and drop) bad lines."""
-    rows = []
+def rows(data: bytes, block: Block, step: Step, where: str, cut: bool = False) -> list[dict[str, Any]]:
+    """The JSON objects of a block, in order; other lines dropped or reported."""
+    lines = _lines(data, step["encoding"], cut)
+    present = [line.strip() for line in lines]
+    present = [line for line in present if line]
+    try:  # every line at once, as one JSON array; line by line only when a line is not an object
+        together = json.loads(b"[" + b",".join(present).lstrip(b"\xef\xbb\xbf") + b"]")
+        if len(together) == len(present) and all(type(v) is dict for v in together):
+            return together
+    except ValueError:
+        pass
+    found = []
     offset = block.start
-    for line in data.splitlines(keepends=True):
+    for number, line in enumerate(lines, start=1):
         text = line.strip()
         if text:
             try:
-                value = json.loads(text)
+                value = json.loads(text.decode("utf-8").lstrip("\ufeff"))
                 if not isinstance(value, dict):
-                    raise ValueError("the line is not a JSON object")
-            except ValueError as exc:
-                if step["invalid_lines"] == "drop":
-                    offset += len(line)
-                    continue
-                raise MLTableError(
-                    f"{where}: read_json_lines: the line at byte {offset} of {block.path} is not a "
-                    f"JSON object ({exc}): {text[:80]!r}. Fix it, or set invalid_lines: drop to leave "
-                    "such lines out."
-                ) from None
-            rows.append(value)
+                    raise ValueError(f"the line holds {_json_kind(value)}, not an object")
+            except ValueError as exc:  # UnicodeDecodeError is a ValueError
+                if step["invalid_lines"] == "error":
+                    shown = text[:80].decode("utf-8", "replace")
+                    raise MLTableError(
+                        f"{where}: read_json_lines: line {number} (at byte {offset}) of {block.path} is "
+                        f"not a JSON object ({exc}): {shown!r}. Fix it, or set invalid_lines: drop to "
+                        "leave such lines out."
+                    ) from None
+            else:
+                found.append(value)
         offset += len(line)
-    try:
-        if schema is None:  # infer from every row, not only the first
-            return pa.Table.from_struct_array(pa.array(rows)) if rows else pa.table({})
-        return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise MLTableError(
-            f"{where}: read_json_lines: {block.path} (bytes {block.start}-{block.end or 'end'}) has "
-            f"values that do not fit the columns' types inferred from the first lines: {exc} "
-            f"(pyarrow said: {first_error})."
-        ) from None
+    return found
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"
 
 
 def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> FormatPlan:
-    schemas = []
-    for found in files:
-        sample = head(found.uri, SAMPLE_LINES, step["encoding"])
-        table = _parse(sample, Block(found.uri, 0, len(sample)), step, None, where)
-        schemas.append((found.uri, table.schema))
-    schema = unify(where, schemas)
+    files = [f for f in files if f.size != 0]
+    sample: list[dict[str, Any]] = []
+    for found in files[:SAMPLE_FILES]:
+        data = head(found.uri, SAMPLE_LINES, step["encoding"])
+        if data:
+            cut = found.size is None or len(data) < found.size
+            sample.extend(rows(data, Block(found.uri, 0, len(data)), step, where, cut=cut))
+    kinds = json_types.infer(sample)
+    schema = pa.schema([json_types.field(name, kind) for name, kind in kinds.items()])
     splittable = step["encoding"] in ASCII_COMPATIBLE
     blocks = []
     for found in files:
@@ -96,6 +110,24 @@ def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> Forma
     return FormatPlan(schema=schema, blocks=blocks)
 
 
-def read(block: Block, step: Step, schema: pa.Schema, where: str) -> pa.Table:
-    data = read_range(block.path, block.start, block.end)
-    return widen(_parse(data, block, step, schema, where), schema)
+def read(block: Block, step: Step, schema: pa.Schema, where: str):
+    """The block as a pandas DataFrame with the schema's columns and types."""
+    import pandas as pd
+
+    objects = rows(read_range(block.path, block.start, block.end), block, step, where)
+    columns = {}
+    for field in schema:
+        values = [o.get(field.name) for o in objects]
+        columns[field.name] = json_types.column(json_types.kind_of_field(field), values)
+        nulled = sum(v is not None for v in values) - int(pd.notna(columns[field.name]).sum())
+        if nulled:
+            log.warning(
+                "%s: read_json_lines: %d value(s) of column %r in %s are not of its type %s "
+                "(inferred from the first lines) and were read as null.",
+                where,
+                nulled,
+                field.name,
+                block.describe(),
+                json_types.kind_of_field(field)["kind"],
+            )
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(objects)))

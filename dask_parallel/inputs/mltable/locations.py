@@ -34,8 +34,14 @@ def _as_uri(target: str, found: str) -> str:
     return found
 
 
-def list_entry(where: str, kind: str, value: str, folder: str) -> list[FoundFile]:
-    """The files one ``paths`` entry names, sorted by path."""
+def list_entry(
+    where: str, kind: str, value: str, folder: str, folders_as_files: bool = False
+) -> list[FoundFile]:
+    """The files one ``paths`` entry names, sorted by path.
+
+    ``folders_as_files``: a ``file`` entry naming a folder is that one folder (a file-list
+    MLTable then has one ``Path`` row for it, as the official reader gives).
+    """
     target = resolve(value, folder)
     try:
         fs, path = filesystem(target)
@@ -45,6 +51,8 @@ def list_entry(where: str, kind: str, value: str, folder: str) -> list[FoundFile
             "fsspec backend for this protocol (s3fs, adlfs, gcsfs, ...)."
         ) from None
     if kind == "file":
+        if folders_as_files and fs.isdir(path):
+            return [FoundFile(target, None)]
         if not fs.isfile(path):
             raise MLTableError(
                 f"{where}: paths: file {value!r} does not exist ({target}); fix the path "
@@ -77,14 +85,13 @@ def list_entry(where: str, kind: str, value: str, folder: str) -> list[FoundFile
     return found
 
 
-def list_paths(where: str, entries: tuple[dict[str, str], ...], folder: str) -> list[FoundFile]:
-    """Every file of every entry, in entry order; duplicates kept once."""
-    seen: set[str] = set()
+def list_paths(
+    where: str, entries: tuple[dict[str, str], ...], folder: str, folders_as_files: bool = False
+) -> list[FoundFile]:
+    """Every file of every entry, in entry order; a file named twice is read twice, as the
+    official reader does."""
     files: list[FoundFile] = []
     for entry in entries:
         kind, value = next(iter(entry.items()))
-        for found in list_entry(where, kind, value, folder):
-            if found.uri not in seen:
-                seen.add(found.uri)
-                files.append(found)
+        files.extend(list_entry(where, kind, value, folder, folders_as_files))
     return files

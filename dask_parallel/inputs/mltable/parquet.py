@@ -1,7 +1,8 @@
 """``read_parquet``: row groups aggregated into blocks of about the mini-batch size.
 
 A block never crosses a file and never splits a row group, so a file with one row group
-is one mini-batch whatever its size.
+is one mini-batch whatever its size. Files may differ: a column missing from a file is null
+there, integer widths widen to int64, integers and floats to float64.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pyarrow.parquet as pq
 from dask_parallel.errors import MLTableError
 from dask_parallel.inputs.blocks import Block
 from dask_parallel.inputs.mltable.locations import FoundFile
-from dask_parallel.inputs.mltable.schema import FormatPlan, widen
+from dask_parallel.inputs.mltable.schema import FormatPlan, unify, widen
 from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.paths import filesystem
 
@@ -46,42 +47,21 @@ def row_group_blocks(path: str, metadata: pq.FileMetaData, size: int, **extra) -
     return [b for b in blocks if b.rows]
 
 
-def check_schema(where: str, first: tuple[str, pa.Schema], other: tuple[str, pa.Schema]) -> None:
-    (first_path, expected), (path, schema) = first, other
-    for field in expected:
-        if field.name not in schema.names:
-            raise MLTableError(
-                f"{where}: read_parquet: column {field.name!r} is missing from {path} (it is in "
-                f"{first_path}); every file must have the same columns."
-            )
-        found = schema.field(field.name).type
-        if not found.equals(field.type):
-            raise MLTableError(
-                f"{where}: read_parquet: column {field.name!r} is {found} in {path} but {field.type} "
-                f"in {first_path}; every file must give a column the same type."
-            )
-    extra = [n for n in schema.names if n not in expected.names]
-    if extra:
-        raise MLTableError(
-            f"{where}: read_parquet: column {extra[0]!r} of {path} is not in {first_path}; every "
-            "file must have the same columns."
-        )
-
-
 def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> FormatPlan:
+    """One schema for every file (see :func:`schema.unify`), empty files skipped."""
     blocks: list[Block] = []
-    first: tuple[str, pa.Schema] | None = None
+    schemas: list[tuple[str, pa.Schema]] = []
     for found in files:
+        if found.size == 0:
+            continue  # e.g. Spark's _SUCCESS marker
         metadata = file_metadata(found.uri, where)
-        schema = metadata.schema.to_arrow_schema()
-        if first is None:
-            first = (found.uri, schema)
-        else:
-            check_schema(where, first, (found.uri, schema))
+        schemas.append((found.uri, metadata.schema.to_arrow_schema()))
         blocks.extend(row_group_blocks(found.uri, metadata, size))
-    if first is None:
-        raise MLTableError(f"{where}: read_parquet: the paths name no file.")
-    return FormatPlan(schema=first[1], blocks=blocks)
+    if not schemas:
+        raise MLTableError(
+            f"{where}: read_parquet: the paths name no parquet file (only empty files or none)."
+        )
+    return FormatPlan(schema=unify(f"{where}: read_parquet", schemas), blocks=blocks)
 
 
 def read_row_groups(
@@ -96,4 +76,5 @@ def read_row_groups(
 
 
 def read(block: Block, step: Step, schema: pa.Schema, where: str) -> pa.Table:
+    # Columns this file lacks are left out by pyarrow, then added as nulls by widen.
     return widen(read_row_groups(block.path, block.row_groups, schema.names), schema)

@@ -43,7 +43,12 @@ class TableReader:
             "read_delta_lake": delta,
         }[self.read_step.name]
         table = module.read(block, self.read_step, self.schema, self.where)
-        frame = to_pandas(table)
+        frame = table if not isinstance(table, pa.Table) else to_pandas(table)
+        overrides = (self.read_step.options.get("infer_column_types") or {}).get("column_type_overrides")
+        if overrides:
+            from dask_parallel.inputs.mltable.columns import convert
+
+            frame = convert(frame, overrides, f"{self.where}: infer_column_types.column_type_overrides")
         if self.read_step["include_path_column"]:
             frame.insert(0, self.read_step["path_column"], block.path) if self.read_step[
                 "path_column"

@@ -35,7 +35,8 @@ def _family(kind: pa.DataType) -> str:
 
 
 def unify(where: str, schemas: Sequence[tuple[str, pa.Schema]]) -> pa.Schema:
-    """Columns in first-seen order; int and float widen to float; other differences are errors."""
+    """Columns in first-seen order; integers widen to int64, integers and floats to float64;
+    a column missing from a file is null there; other differences are errors."""
     fields: dict[str, pa.Field] = {}
     origin: dict[str, str] = {}
     for path, schema in schemas:
@@ -101,4 +102,8 @@ def to_pandas(table: pa.Table):
         pa.uint32(): pd.Int64Dtype(),
         pa.bool_(): pd.BooleanDtype(),
     }
-    return table.to_pandas(types_mapper=mapping.get, coerce_temporal_nanoseconds=True)
+    try:
+        return table.to_pandas(types_mapper=mapping.get, coerce_temporal_nanoseconds=True)
+    except pa.ArrowInvalid:
+        # Timestamps outside 1677-2262 do not fit nanoseconds: keep the file's unit for them.
+        return table.to_pandas(types_mapper=mapping.get)

@@ -31,6 +31,10 @@ ENCODINGS = {
     "windows-1252": "cp1252",
 }
 SIMPLE_COLUMN_TYPES = ("int", "float", "string", "boolean", "datetime")
+# The texts a boolean conversion reads by default, as the official reader (type inference of
+# delimited text also takes y/n, see text_types).
+BOOLEAN_TRUE = ("true", "True", "TRUE", "t", "T", "1")
+BOOLEAN_FALSE = ("false", "False", "FALSE", "f", "F", "0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,8 +347,8 @@ def _column_type(check: _Checker, value: Any, option: str) -> dict[str, Any]:
             check.choice(f"{option}.mismatch_as", mismatch, ("error", "true", "false"))
             return {
                 "type": "boolean",
-                "true_values": tuple(true_values or ("true", "True", "TRUE", "1")),
-                "false_values": tuple(false_values or ("false", "False", "FALSE", "0")),
+                "true_values": tuple(true_values or BOOLEAN_TRUE),
+                "false_values": tuple(false_values or BOOLEAN_FALSE),
                 "mismatch_as": str(mismatch).lower(),
             }
         if kind == "datetime":

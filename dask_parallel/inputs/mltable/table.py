@@ -140,7 +140,9 @@ class MLTable:
             from dask_parallel.inputs.mltable import delta
 
             return delta.files(self.document.where, self.document.paths, self.uri, step)
-        return list_paths(self.document.where, self.document.paths, self.uri)
+        return list_paths(
+            self.document.where, self.document.paths, self.uri, folders_as_files=not self.is_tabular
+        )
 
     def files(self) -> list[str]:
         """Every file the ``paths`` section names, resolved to URLs or absolute paths, in order."""
@@ -291,15 +293,15 @@ class MLTable:
 
     def to_dask_dataframe(self, partition_size: int | str | None = None):
         """A Dask DataFrame with one partition per block of ``partition_size`` bytes ("10mb")."""
-        import dask.dataframe as dd
+        from dask_parallel.inputs.mltable.dask_frame import from_blocks, from_frame
 
         if not self.is_tabular:
-            return dd.from_pandas(self._file_frame(), npartitions=1)
+            return from_frame(self._file_frame())
         reader, blocks = self.blocks(partition_size)
         if not blocks:
-            return dd.from_pandas(_empty(reader), npartitions=1)
+            return from_frame(_empty(reader))
         meta = reader.read(blocks[0]).iloc[:0]
-        return dd.from_map(reader.read, blocks, meta=meta, enforce_metadata=False)
+        return from_blocks(reader.read, blocks, meta)
 
     def show(self, count: int = 20):
         """The first ``count`` rows."""

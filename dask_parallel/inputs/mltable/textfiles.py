@@ -11,10 +11,14 @@ ASCII_COMPATIBLE = ("utf-8", "utf-8-sig", "ascii", "latin-1", "cp1252")
 HEAD_BYTES = 1 << 20
 
 
-def line_ranges(path: str, size: int, total: int | None = None) -> list[tuple[int, int]]:
+def line_ranges(
+    path: str, size: int, total: int | None = None, header_lines: int = 0
+) -> list[tuple[int, int]]:
     """``(start, end)`` ranges of about ``size`` bytes, each ending just after a newline.
 
-    Only the byte at each cut is looked at (one short read per range), never the whole file.
+    The first ``header_lines`` lines never make a range of their own: the first range holds
+    them and at least one line after them, so no range of a non-empty file is header only.
+    Only the bytes at each cut are looked at (one short read per range), never the whole file.
     """
     fs, fpath = filesystem(path)
     if total is None:
@@ -22,7 +26,9 @@ def line_ranges(path: str, size: int, total: int | None = None) -> list[tuple[in
     bounds = [0]
     if total > size:
         with fs.open(fpath, "rb", block_size=1 << 16) as handle:
-            target = size
+            for _ in range(header_lines + 1 if header_lines else 0):
+                handle.readline()
+            target = max(size, handle.tell())
             while target < total:
                 handle.seek(target - 1)
                 handle.readline()  # to the start of the next line

@@ -84,14 +84,18 @@ def apply_step(
 
 
 def add_partition_columns(frame: pd.DataFrame, fmt: PartitionFormat, path: str) -> pd.DataFrame:
+    """The format's columns appended: text columns first, then datetime columns (official order).
+
+    The values come from the file's path whether or not the read step includes the path
+    column (the official reader leaves them null without it: a deliberate difference).
+    """
     values = fmt.values(path)
     frame = frame.copy()
-    for name, date_format in fmt.columns:
-        value = values[name]
-        if date_format is None:
-            frame[name] = pd.Series([value] * len(frame), index=frame.index, dtype="str")
-        else:
-            frame[name] = pd.Series([value] * len(frame), index=frame.index, dtype="datetime64[ns]")
+    ordered = [c for c in fmt.columns if c[1] is None] + [c for c in fmt.columns if c[1] is not None]
+    for name, date_format in ordered:
+        value = values.get(name)
+        dtype = "str" if date_format is None else "datetime64[ns]"
+        frame[name] = pd.Series([value] * len(frame), index=frame.index, dtype=dtype)
     return frame
 
 
