@@ -19,7 +19,7 @@ def local_client():
     """A LocalCluster with two single-threaded worker processes, and a client to it."""
     from distributed import Client, LocalCluster
 
-    from dask_parallel.execution.cluster import LOCAL_CLUSTER_CONFIG
+    from dask_parallel.execution.cluster import LOCAL_CLUSTER_CONFIG, LOCAL_DEATH_TIMEOUT
 
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
         cluster = LocalCluster(
@@ -28,6 +28,7 @@ def local_client():
             processes=True,
             host="127.0.0.1",
             dashboard_address=":0",
+            death_timeout=LOCAL_DEATH_TIMEOUT,
         )
     with Client(cluster) as connected:
         yield connected

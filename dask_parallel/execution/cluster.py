@@ -25,6 +25,9 @@ from dask_parallel.errors import JobValidationError
 logger = logging.getLogger(__name__)
 
 LOCAL_CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
+# Seconds a replacement worker process may take to start (after a timeout or an init()
+# failure) before its nanny gives up for good; Dask's 30 s is short on a busy machine.
+LOCAL_DEATH_TIMEOUT = 180
 
 
 @contextlib.contextmanager
@@ -116,6 +119,7 @@ def _local_cluster(n_workers: int) -> LocalCluster:
             host=config.get("local-cluster.host", "127.0.0.1"),
             dashboard_address=config.get("local-cluster.dashboard-address", "127.0.0.1:8787"),
             memory_limit=config.get("local-cluster.memory-limit", "auto"),
+            death_timeout=LOCAL_DEATH_TIMEOUT,
             silence_logs=logging.ERROR,
         )
 

@@ -180,8 +180,8 @@ class Driver:
                     self.journal.log(self._describe_inflight())
                     self.state.abort(
                         f"No progress update in {int(self.progress_update_timeout)} seconds: no "
-                        "mini batch finished in that time (--progress_update_timeout). Check "
-                        "logs/sys/node/ for what the workers were doing."
+                        "mini batch finished in that time (--progress_update_timeout). "
+                        + self._where_to_look()
                     )
                 if now - last_overview > OVERVIEW_INTERVAL:
                     last_overview = now
@@ -219,6 +219,18 @@ class Driver:
                     raise
                 self.journal.log(f"registering the entry script on the workers failed ({exc!r}); retrying")
                 time.sleep(2.0 * (attempt + 1))
+
+    def _where_to_look(self) -> str:
+        try:
+            workers = len(self.client.scheduler_info().get("workers", {}))
+        except Exception:  # noqa: BLE001 - diagnostics only
+            workers = -1
+        if workers == 0:
+            return (
+                "The cluster has no workers: they died or could not start (see the cluster's logs, "
+                "and logs/sys/node/ for their last lines)."
+            )
+        return "Check logs/sys/node/ for what the workers were doing."
 
     def _describe_inflight(self, shown: int = 10) -> str:
         """Where the scheduler holds the unfinished attempts: the first thing to read after a stall."""

@@ -123,7 +123,8 @@ def test_client_killed_mid_job_then_resumed(tmp_path, python_env):
 
 
 def test_ctrl_c_cancels_cleanly_and_resume_completes(tmp_path, python_env):
-    job = make_project(tmp_path, files=24, delay=0.3)
+    # Long enough that Ctrl-C after three mini-batches lands mid-job even on a busy machine.
+    job = make_project(tmp_path, files=40, delay=0.6)
     run_dir = tmp_path / "run"
     process = start(["run", str(job), "--run-dir", str(run_dir), "--quiet"], tmp_path, python_env)
     wait_for_finals(run_dir, 3, process)
@@ -144,4 +145,4 @@ def test_ctrl_c_cancels_cleanly_and_resume_completes(tmp_path, python_env):
         timeout=240,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert (tmp_path / "out" / "result.txt").read_text().split() == [f"item_{i:03d}.txt" for i in range(24)]
+    assert (tmp_path / "out" / "result.txt").read_text().split() == [f"item_{i:03d}.txt" for i in range(40)]

@@ -49,9 +49,11 @@ def run(mini_batch):
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def client(own_client):
-    """These tests kill, time out and replace worker processes: a cluster of their own."""
+    """These tests kill, time out and replace worker processes: a cluster of their own,
+    back at full strength before each test (replacements take a while on a busy machine)."""
+    own_client.wait_for_workers(2, timeout=240)
     return own_client
 
 
