@@ -160,8 +160,9 @@ def _progress_style(args: argparse.Namespace) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     import dask.config
 
-    from dask_parallel.engine import new_run_dir, run
+    from dask_parallel.engine import run
     from dask_parallel.pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
+    from dask_parallel.rundir.layout import new_run_dir
 
     job = load_job(args.job_file, overrides=args.set)
     run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
@@ -208,10 +209,10 @@ def _save_timeline(run_dir: str) -> None:
 # -- validate -------------------------------------------------------------------------
 @command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
 def _validate(args: argparse.Namespace) -> int:
-    from dask_parallel.engine import new_run_dir
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
     from dask_parallel.pipelines.loader import load_any as load_job
+    from dask_parallel.rundir.layout import new_run_dir
     from dask_parallel.spec.job_spec import build_job_spec
 
     job = load_job(args.job_file, overrides=args.set)

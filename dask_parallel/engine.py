@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.fingerprint import resume_identity
+from dask_parallel.rundir.layout import new_run_dir
 from dask_parallel.rundir.ledger import Journal
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_pid
@@ -36,12 +36,6 @@ from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
 logger = logging.getLogger("dask_parallel")
-
-
-def new_run_dir(name: str, root: str | None = None) -> str:
-    root = root or config.get("run-root", "dask-parallel-runs")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return os.path.abspath(os.path.join(root, f"{name}_{stamp}_{uuid.uuid4().hex[:6]}"))
 
 
 def run(
@@ -86,7 +80,12 @@ def run(
         from dask_parallel.pipelines.runner import run_other_job
 
         return run_other_job(
-            job, client=client, run_dir=run_dir, show_progress=show_progress, base_dir=base_dir
+            job,
+            run_parallel=run,
+            client=client,
+            run_dir=run_dir,
+            show_progress=show_progress,
+            base_dir=base_dir,
         )
     if base_dir is None:
         base_dir = getattr(job, "source_dir", None) or os.getcwd()

@@ -10,14 +10,12 @@ from typing import Any
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
 from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction
-from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
+from dask_parallel.jobs.syntax import INPUT_BINDING, OUTPUT_BINDING, is_binding, parse_mini_batch_size
 
 logger = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z\d_]*$")
 LOGGING_LEVELS = ("DEBUG", "INFO", "WARNING")
-INPUT_BINDING = re.compile(r"^\$\{\{\s*inputs\.([A-Za-z_][\w]*)\s*\}\}$")
-OUTPUT_BINDING = re.compile(r"^\$\{\{\s*outputs\.([A-Za-z_][\w]*)\s*\}\}$")
 MAX_TIMEOUT = 259200
 
 # Azure-only settings: accepted so unmodified code runs, otherwise unused here.

@@ -7,11 +7,11 @@ import dataclasses
 from typing import Any
 
 from dask_parallel.errors import JobValidationError
-from dask_parallel.jobs.bindings import PARENT_INPUT, PARENT_JOB_OUTPUT, PipelineInput
-from dask_parallel.jobs.command import BINDING as COMMAND_BINDING
+from dask_parallel.jobs.bindings import PipelineInput
 from dask_parallel.jobs.command import Command
 from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output, RetrySettings
 from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.jobs.syntax import PARENT_INPUT, PARENT_JOB_OUTPUT, references
 from dask_parallel.paths import normalize_path
 from dask_parallel.pipelines.job import PipelineJob
 from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
@@ -309,7 +309,7 @@ def _resolve_settings(job: PipelineJob, step: str, node: Parallel) -> None:
 
 
 def command_bindings(node: Command) -> list[tuple[str, str]]:
-    return COMMAND_BINDING.findall(node.command)
+    return references(node.command)
 
 
 def code_dir(node: Any, base_dir: str) -> str:
