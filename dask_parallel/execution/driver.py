@@ -14,7 +14,7 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from distributed import Client, Future, as_completed
@@ -73,7 +73,7 @@ class Driver:
         self._restarting: set[str] = set()
         self._restart_threads: list[threading.Thread] = []
         self._restart_errors: list[str] = []
-        self._inflight: dict[str, tuple[Future, MiniBatch, int]] = {}
+        self._inflight: dict[Hashable, tuple[Future, MiniBatch, int]] = {}
 
     # -- submission -------------------------------------------------------------------
     def _submit(self, batch: list[tuple[MiniBatch, int]]) -> None:

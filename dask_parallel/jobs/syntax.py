@@ -31,7 +31,7 @@ OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.S)
 MINI_BATCH_SIZE_PATTERN = re.compile(r"^\d+([kKmMgG][bB])*$")
 UNITS = {"kb": 1024, "mb": 1024**2, "gb": 1024**3}
 
-Values = Mapping[str, Mapping[str, Any]]
+Values = Mapping[str, Mapping[str, Any]]  # Any: a value, or None when it is unset
 """``{"inputs": {name: value or None}, "outputs": {name: value or None}}``."""
 
 

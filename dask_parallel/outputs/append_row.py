@@ -15,7 +15,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import IO, Any
 
 from dask_parallel.paths import filesystem, is_remote
 
@@ -71,7 +71,7 @@ def assemble(parts: Sequence[Part | None], target_uri: str, *, has_header: bool 
     return written
 
 
-def _copy_parts(parts: Iterable[Part], out, has_header: bool) -> int:
+def _copy_parts(parts: Iterable[Part], out: IO[bytes], has_header: bool) -> int:
     written = 0
     handles: dict[str, Any] = {}
     try:

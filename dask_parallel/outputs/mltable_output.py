@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import yaml
 
 MLTABLE = "MLTable"
-READERS = {
+READERS: dict[str, dict[str, Any]] = {
     ".parquet": {"read_parquet": None},
     ".csv": {"read_delimited": {"delimiter": ",", "header": "all_files_same_headers"}},
     ".tsv": {"read_delimited": {"delimiter": "\t", "header": "all_files_same_headers"}},

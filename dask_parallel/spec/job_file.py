@@ -229,10 +229,10 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
         )
     except JobValidationError as exc:
         message = str(exc)
-        key = next((k for k in document if isinstance(k, str) and message.startswith(k)), None)
-        if key is None and message.startswith("task"):
-            key = "task"
-        raise file.error(document, key, message) from None
+        culprit = next((k for k in document if isinstance(k, str) and message.startswith(k)), None)
+        if culprit is None and message.startswith("task"):
+            culprit = "task"
+        raise file.error(document, culprit, message) from None
     job.source_dir = base_dir
     return job
 

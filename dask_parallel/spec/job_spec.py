@@ -13,6 +13,7 @@ from dask_parallel.errors import EntryScriptError, InputError, JobValidationErro
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.jobs.syntax import (
+    Values,
     drop_empty_optional_blocks,
     is_binding,
     parse_mini_batch_size,
@@ -187,7 +188,7 @@ def _input_value(name: str, value: Any, base_dir: str) -> tuple[str | None, Inpu
     return str(value), None
 
 
-def _resolve_arguments(text: str, values: dict[str, dict[str, str | None]]) -> tuple[str, ...]:
+def _resolve_arguments(text: str, values: Values) -> tuple[str, ...]:
     tokens = shlex.split(drop_empty_optional_blocks(text, values))
 
     def substitute(kind: str, name: str) -> str:
