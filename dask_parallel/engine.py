@@ -21,7 +21,7 @@ from dask_parallel.errors import JobValidationError, ResumeError
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.progress import Progress
-from dask_parallel.execution.state import JobState, Policy
+from dask_parallel.execution.state import JobState, JobStatus, Policy
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.parallel import Parallel
@@ -246,6 +246,7 @@ def _execute(
         mini_batch_error_threshold=spec.mini_batch_error_threshold,
         allowed_failed_percent=spec.driver.allowed_failed_percent,
         max_init_failures=2 * spec.total_processes,
+        progress_update_timeout=spec.progress_update_timeout,
     )
     state = JobState([mb.id for mb in plan.mini_batches], policy)
     for mb_id, record in restored.items():
@@ -274,7 +275,6 @@ def _execute(
                     journal,
                     step_name=spec.name,
                     window=window,
-                    progress_update_timeout=spec.progress_update_timeout,
                     on_result=progress.update,
                 )
                 driver.winning_parts.update(
@@ -284,7 +284,7 @@ def _execute(
         if client is None and getattr(connected, "cluster", None) is not None:
             link = None  # the dashboard closed with the cluster started for this job
     except KeyboardInterrupt:
-        state.abort("The job was canceled by the user.", status="Canceled")
+        state.cancel()
         _finish(spec, plan, state, journal, driver, started, link)
         raise
     result = _finish(spec, plan, state, journal, driver, started, link)
@@ -302,14 +302,12 @@ def _finish(
     started: float,
     link: str | None,
 ) -> JobResult:
-    if state.status is None:
-        state.abort("The job ended before every mini batch was processed.")
-    if state.status == "Completed":
+    state.end()
+    if state.status is JobStatus.COMPLETED:
         try:
             _write_outputs(spec, state, driver)
         except Exception as exc:  # noqa: BLE001 - report, do not present a partial output
-            state.status = "Failed"
-            state.reason = f"Writing the outputs failed: {type(exc).__name__}: {exc}"
+            state.outputs_failed(f"{type(exc).__name__}: {exc}")
     summary = (
         f"There are {state.total} mini batches. Processed {state.succeeded + state.failed} mini "
         f"batches containing {state.items_processed} items, {state.items_succeeded} succeeded, "
@@ -322,7 +320,7 @@ def _finish(
     journal.close()
     shutil.rmtree(os.path.join(journal.run_dir, "attempts"), ignore_errors=True)
     return JobResult(
-        status=state.status,
+        status=state.status.value,
         run_dir=journal.run_dir,
         outputs={name: out.uri for name, out in spec.outputs.items()},
         error=state.reason,

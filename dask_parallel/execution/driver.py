@@ -47,7 +47,6 @@ class Driver:
         *,
         step_name: str,
         window: int,
-        progress_update_timeout: float,
         on_result: Callable[[AttemptResult, Action], None] | None = None,
     ) -> None:
         self.client = client
@@ -60,7 +59,6 @@ class Driver:
         # Task keys must be unique on a shared scheduler: this run's id plus a counter.
         self._session = runtime.job_id[:8]
         self._serial = itertools.count()
-        self.progress_update_timeout = progress_update_timeout
         self.on_result = on_result
         self.winning_parts: dict[str, Part | None] = {}
         self.errors: list[str] = []
@@ -175,18 +173,14 @@ class Driver:
                     last_progress = now
                     for follow_up in self._collect(finished):
                         todo.appendleft(follow_up)
-                elif now - last_progress > self.progress_update_timeout:
-                    self.state.abort(
-                        f"No progress update in {int(self.progress_update_timeout)} seconds: no "
-                        "mini batch finished in that time (--progress_update_timeout). Check "
-                        "logs/sys/node/ for what the workers were doing."
-                    )
+                else:
+                    self.state.idle(now - last_progress)
                 if now - last_overview > OVERVIEW_INTERVAL:
                     last_overview = now
                     done = self.state.succeeded + self.state.failed
                     self.journal.overview(done, self.state.total, self.state.failed, now - started)
         except KeyboardInterrupt:
-            self.state.abort("The job was canceled by the user.", status="Canceled")
+            self.state.cancel()
             raise
         finally:
             self._cancel_inflight()
