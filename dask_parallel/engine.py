@@ -28,7 +28,7 @@ from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.fingerprint import resume_identity
-from dask_parallel.rundir.layout import new_run_dir
+from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_pid
@@ -95,7 +95,7 @@ def run(
         if run_dir is not None
         else new_run_dir(job.name or "parallel_job")
     )
-    if os.path.exists(os.path.join(target, "job.json")):
+    if os.path.exists(RunLayout(target).job_file):
         raise JobValidationError(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
@@ -151,7 +151,7 @@ def _slow_listing_warning(seconds: int):
 
 def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> RuntimeSpec:
     # EntryScript().output_dir: the append_row output's folder, else the first output's.
-    output_dir = os.path.join(run_dir, "outputs", "entry_script")
+    output_dir = RunLayout(run_dir).output_dir("entry_script")
     if spec.append_row_output is not None:
         output_dir = spec.outputs[spec.append_row_output].local_folder
     elif spec.outputs:
@@ -200,7 +200,7 @@ def execute(
     if show_progress is None:
         show_progress = bool(config.get("progress", True))
     os.makedirs(run_dir, exist_ok=True)
-    lock = os.path.join(run_dir, "run.lock")
+    lock = RunLayout(run_dir).lock
     with open(lock, "w", encoding="utf-8") as handle:
         handle.write(f"{os.getpid()}\n")
     try:
@@ -318,7 +318,7 @@ def _finish(
     journal.log(f"job {state.status}: {state.reason or summary}")
     journal.ledger("job", status=state.status, reason=state.reason)
     journal.close()
-    shutil.rmtree(os.path.join(journal.run_dir, "attempts"), ignore_errors=True)
+    shutil.rmtree(journal.layout.markers_dir, ignore_errors=True)
     return JobResult(
         status=state.status.value,
         run_dir=journal.run_dir,
@@ -388,7 +388,7 @@ def resume(
     Pass ``job`` to resume with an edited definition (for instance a longer timeout).
     """
     folder = os.path.abspath(os.fspath(run_dir))
-    path = os.path.join(folder, "job.json")
+    path = RunLayout(folder).job_file
     if not os.path.exists(path):
         raise ResumeError(
             f"cannot resume {folder!r}: it holds no job.json, so it is not a dask_parallel run "

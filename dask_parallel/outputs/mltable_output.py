@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from dask_parallel.rundir.atomic import atomic_open
+
 MLTABLE = "MLTable"
 READERS: dict[str, dict[str, Any]] = {
     ".parquet": {"read_parquet": None},
@@ -60,8 +62,7 @@ def write_output_mltable(folder: str, appended: str | None = None, has_header: b
     target = os.path.join(folder, MLTABLE)
     if os.path.exists(target):
         return target
-    os.makedirs(folder, exist_ok=True)
     document = describe_folder(folder, appended, has_header)
-    with open(target, "w", encoding="utf-8") as handle:
+    with atomic_open(target) as handle:
         yaml.safe_dump(document, handle, sort_keys=False)
     return target

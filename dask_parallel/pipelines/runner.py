@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
-import json
 import os
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from dask_parallel.pipelines.graph import (
 )
 from dask_parallel.pipelines.job import PipelineJob
 from dask_parallel.pipelines.result import PipelineResult
+from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.layout import new_run_dir
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.spec.job_spec import check_entry_script
@@ -236,10 +236,7 @@ def _write_status(
         },
         "outputs": outputs,
     }
-    temporary = os.path.join(run_dir, STATUS_FILE + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, default=str)
-    os.replace(temporary, os.path.join(run_dir, STATUS_FILE))
+    write_json_atomic(os.path.join(run_dir, STATUS_FILE), document, indent=2, default=str)
 
 
 def validate_pipeline(job: PipelineJob, base_dir: str | None = None) -> list[str]:
