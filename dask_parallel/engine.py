@@ -100,8 +100,11 @@ def run(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
-    job = apply_input_modes(job, base_dir=base, run_dir=target)
+    # Validate the whole job before any side effect: a typo is reported before inputs download.
     spec = build_job_spec(job, base_dir=base, run_dir=target)
+    staged = apply_input_modes(job, base_dir=base, run_dir=target)
+    if staged is not job:  # inputs were downloaded: the same job, reading the local copies
+        spec = build_job_spec(staged, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout):
         plan = plan_input(spec)
         identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
