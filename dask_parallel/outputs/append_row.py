@@ -90,10 +90,7 @@ def upload_folder(local_path: str, uri: str) -> None:
     """Copy a locally staged output folder (or file) to its remote location."""
     fs, path = filesystem(uri)
     if os.path.isdir(local_path):
-        for root, _dirs, files in os.walk(local_path):
-            for name in files:
-                source = os.path.join(root, name)
-                relative = os.path.relpath(source, local_path).replace(os.sep, "/")
-                fs.put_file(source, path.rstrip("/") + "/" + relative)
+        # Trailing slashes: the folder's contents go into the target, whether it exists or not.
+        fs.put(local_path.rstrip(os.sep) + os.sep, path.rstrip("/") + "/", recursive=True)
     elif os.path.isfile(local_path):
         fs.put_file(local_path, path)
