@@ -24,6 +24,8 @@ import sys
 import textwrap
 from collections.abc import Callable
 
+from dask_parallel.errors import JobCanceledError
+
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELED = 0, 1, 2, 130
 
 Handler = Callable[[argparse.Namespace], int]
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return handler(args)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, JobCanceledError):
         say_error("canceled; the run directory keeps what finished.")
         return EXIT_CANCELED
     except Exception as exc:  # noqa: BLE001 - every error ends as one paragraph and an exit code
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(exc: Exception, args: argparse.Namespace) -> int:
-    from dask_parallel.errors import DaskParallelError, JobCanceledError
+    from dask_parallel.errors import DaskParallelError
     from dask_parallel.rundir.status import NotARunDirectory
 
     if isinstance(exc, JobCanceledError):
@@ -170,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
             result = run(job, client=args.scheduler, run_dir=run_dir, show_progress=style is not None)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, JobCanceledError):
         if args.json:
             _print_run_dir_json(run_dir)
         raise

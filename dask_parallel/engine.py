@@ -17,7 +17,7 @@ from typing import Any
 from distributed import Client
 
 from dask_parallel import config
-from dask_parallel.errors import JobValidationError, ResumeError
+from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.progress import Progress
@@ -289,7 +289,10 @@ def _execute(
     except KeyboardInterrupt:
         state.cancel()
         _finish(spec, plan, state, journal, driver, started, link)
-        raise
+        raise JobCanceledError(
+            f"{state.reason} The run directory {run_dir} keeps what finished; "
+            f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
+        ) from None
     result = _finish(spec, plan, state, journal, driver, started, link)
     if reuse_key is not None and result.status == "Completed":
         reuse.remember(reuse_key, result, spec)

@@ -317,5 +317,4 @@ def parallel_run_function(
     )
 
 
-RunFunctionJob = Parallel
 __all__ = ["Parallel", "parallel_run_function"]

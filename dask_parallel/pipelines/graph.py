@@ -12,7 +12,7 @@ from dask_parallel.jobs.bindings import PipelineInput
 from dask_parallel.jobs.command import Command
 from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output, RetrySettings
 from dask_parallel.jobs.parallel import Parallel
-from dask_parallel.jobs.syntax import PARENT_INPUT, PARENT_JOB_OUTPUT, references
+from dask_parallel.jobs.syntax import PARENT_INPUT, PARENT_JOB_OUTPUT
 from dask_parallel.paths import normalize_path
 from dask_parallel.pipelines.job import PipelineJob
 from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
@@ -306,10 +306,6 @@ def _resolve_settings(job: PipelineJob, step: str, node: Parallel) -> None:
             value_of("retry_settings.max_retries", node.retry_settings.max_retries),
         ),
     )
-
-
-def command_bindings(node: Command) -> list[tuple[str, str]]:
-    return references(node.command)
 
 
 def code_dir(node: Any, base_dir: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from distributed import Client
 
 from dask_parallel import config
-from dask_parallel.errors import DaskParallelError, JobValidationError
+from dask_parallel.errors import DaskParallelError, JobCanceledError, JobValidationError
 from dask_parallel.execution.cluster import connect
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.jobs.command import Command, execute_command, render_command
@@ -127,6 +127,8 @@ class _StepRunner:
                     base_dir=self.base_dir,
                 )
             return self._reuse_or_run_command(node, step_dir, started)
+        except JobCanceledError:
+            raise  # a cancel stops the pipeline, not just this step
         except DaskParallelError as exc:
             return _failed(step_dir, f"{type(exc).__name__}: {exc}", started)
 

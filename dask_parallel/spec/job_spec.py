@@ -87,10 +87,6 @@ class JobSpec:
         return name.replace("/", ".").replace("\\", ".")
 
     @property
-    def entry_script_path(self) -> str:
-        return os.path.join(self.code_dir, self.entry_script)
-
-    @property
     def total_processes(self) -> int:
         return self.instance_count * self.max_concurrency_per_instance
 

@@ -1,4 +1,4 @@
-"""A job is validated whole before anything is downloaded or written."""
+"""A job is validated whole before anything is downloaded or written; a cancel is an error."""
 
 from __future__ import annotations
 
@@ -22,3 +22,17 @@ def test_entry_script_typo_is_reported_before_inputs_download(tmp_path):
     with pytest.raises(EntryScriptError, match=r"'scroe\.py' was not found"):
         dp.run(job, run_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()  # nothing downloaded, nothing written
+
+
+def test_cancel_raises_job_canceled_error_and_records_canceled(tmp_path, client, monkeypatch):
+    from dask_parallel.execution.driver import Driver
+    from tests.conftest import file_job
+
+    def interrupted(self, pending):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Driver, "run", interrupted)
+    job = file_job(tmp_path, "def run(mb):\n    return mb\n", files=2)
+    with pytest.raises(dp.JobCanceledError, match=r"canceled by the user.*dask-parallel resume"):
+        dp.run(job, client=client, run_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "logs" / "job_result.txt").read_text().startswith("Canceled\n")
