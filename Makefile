@@ -25,8 +25,11 @@ test: $(STAMP) $(AZURITE)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -p no:cacheprovider
 
+# Style, the stage layering (import-linter contracts in pyproject.toml) and types (mypy).
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check dask_parallel tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py

@@ -24,6 +24,8 @@ import sys
 import textwrap
 from collections.abc import Callable
 
+from dask_parallel.errors import JobCanceledError
+
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELED = 0, 1, 2, 130
 
 Handler = Callable[[argparse.Namespace], int]
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return handler(args)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, JobCanceledError):
         say_error("canceled; the run directory keeps what finished.")
         return EXIT_CANCELED
     except Exception as exc:  # noqa: BLE001 - every error ends as one paragraph and an exit code
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(exc: Exception, args: argparse.Namespace) -> int:
-    from dask_parallel.errors import DaskParallelError, JobCanceledError
+    from dask_parallel.errors import DaskParallelError
     from dask_parallel.rundir.status import NotARunDirectory
 
     if isinstance(exc, JobCanceledError):
@@ -160,8 +162,9 @@ def _progress_style(args: argparse.Namespace) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     import dask.config
 
-    from dask_parallel.engine import new_run_dir, run
+    from dask_parallel.engine import run
     from dask_parallel.pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
+    from dask_parallel.rundir.layout import new_run_dir
 
     job = load_job(args.job_file, overrides=args.set)
     run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
@@ -169,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
             result = run(job, client=args.scheduler, run_dir=run_dir, show_progress=style is not None)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, JobCanceledError):
         if args.json:
             _print_run_dir_json(run_dir)
         raise
@@ -208,10 +211,10 @@ def _save_timeline(run_dir: str) -> None:
 # -- validate -------------------------------------------------------------------------
 @command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
 def _validate(args: argparse.Namespace) -> int:
-    from dask_parallel.engine import new_run_dir
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
     from dask_parallel.pipelines.loader import load_any as load_job
+    from dask_parallel.rundir.layout import new_run_dir
     from dask_parallel.spec.job_spec import build_job_spec
 
     job = load_job(args.job_file, overrides=args.set)

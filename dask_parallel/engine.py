@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import logging
 import os
@@ -18,17 +17,18 @@ from typing import Any
 from distributed import Client
 
 from dask_parallel import config
-from dask_parallel.errors import JobValidationError, ResumeError
+from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.progress import Progress
-from dask_parallel.execution.state import JobState, Policy
+from dask_parallel.execution.state import JobState, JobStatus, Policy
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.fingerprint import resume_identity
+from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_pid
@@ -36,12 +36,6 @@ from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
 logger = logging.getLogger("dask_parallel")
-
-
-def new_run_dir(name: str, root: str | None = None) -> str:
-    root = root or config.get("run-root", "dask-parallel-runs")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return os.path.abspath(os.path.join(root, f"{name}_{stamp}_{uuid.uuid4().hex[:6]}"))
 
 
 def run(
@@ -86,7 +80,12 @@ def run(
         from dask_parallel.pipelines.runner import run_other_job
 
         return run_other_job(
-            job, client=client, run_dir=run_dir, show_progress=show_progress, base_dir=base_dir
+            job,
+            run_parallel=run,
+            client=client,
+            run_dir=run_dir,
+            show_progress=show_progress,
+            base_dir=base_dir,
         )
     if base_dir is None:
         base_dir = getattr(job, "source_dir", None) or os.getcwd()
@@ -96,13 +95,16 @@ def run(
         if run_dir is not None
         else new_run_dir(job.name or "parallel_job")
     )
-    if os.path.exists(os.path.join(target, "job.json")):
+    if os.path.exists(RunLayout(target).job_file):
         raise JobValidationError(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
-    job = apply_input_modes(job, base_dir=base, run_dir=target)
+    # Validate the whole job before any side effect: a typo is reported before inputs download.
     spec = build_job_spec(job, base_dir=base, run_dir=target)
+    staged = apply_input_modes(job, base_dir=base, run_dir=target)
+    if staged is not job:  # inputs were downloaded: the same job, reading the local copies
+        spec = build_job_spec(staged, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout):
         plan = plan_input(spec)
         identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
@@ -152,7 +154,7 @@ def _slow_listing_warning(seconds: int):
 
 def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> RuntimeSpec:
     # EntryScript().output_dir: the append_row output's folder, else the first output's.
-    output_dir = os.path.join(run_dir, "outputs", "entry_script")
+    output_dir = RunLayout(run_dir).output_dir("entry_script")
     if spec.append_row_output is not None:
         output_dir = spec.outputs[spec.append_row_output].local_folder
     elif spec.outputs:
@@ -201,7 +203,7 @@ def execute(
     if show_progress is None:
         show_progress = bool(config.get("progress", True))
     os.makedirs(run_dir, exist_ok=True)
-    lock = os.path.join(run_dir, "run.lock")
+    lock = RunLayout(run_dir).lock
     with open(lock, "w", encoding="utf-8") as handle:
         handle.write(f"{os.getpid()}\n")
     try:
@@ -247,6 +249,7 @@ def _execute(
         mini_batch_error_threshold=spec.mini_batch_error_threshold,
         allowed_failed_percent=spec.driver.allowed_failed_percent,
         max_init_failures=2 * spec.total_processes,
+        progress_update_timeout=spec.progress_update_timeout,
     )
     state = JobState([mb.id for mb in plan.mini_batches], policy)
     for mb_id, record in restored.items():
@@ -275,7 +278,6 @@ def _execute(
                     journal,
                     step_name=spec.name,
                     window=window,
-                    progress_update_timeout=spec.progress_update_timeout,
                     on_result=progress.update,
                 )
                 driver.winning_parts.update(
@@ -285,9 +287,12 @@ def _execute(
         if client is None and getattr(connected, "cluster", None) is not None:
             link = None  # the dashboard closed with the cluster started for this job
     except KeyboardInterrupt:
-        state.abort("The job was canceled by the user.", status="Canceled")
+        state.cancel()
         _finish(spec, plan, state, journal, driver, started, link)
-        raise
+        raise JobCanceledError(
+            f"{state.reason} The run directory {run_dir} keeps what finished; "
+            f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
+        ) from None
     result = _finish(spec, plan, state, journal, driver, started, link)
     if reuse_key is not None and result.status == "Completed":
         reuse.remember(reuse_key, result, spec)
@@ -303,14 +308,12 @@ def _finish(
     started: float,
     link: str | None,
 ) -> JobResult:
-    if state.status is None:
-        state.abort("The job ended before every mini batch was processed.")
-    if state.status == "Completed":
+    state.end()
+    if state.status is JobStatus.COMPLETED:
         try:
             _write_outputs(spec, state, driver)
         except Exception as exc:  # noqa: BLE001 - report, do not present a partial output
-            state.status = "Failed"
-            state.reason = f"Writing the outputs failed: {type(exc).__name__}: {exc}"
+            state.outputs_failed(f"{type(exc).__name__}: {exc}")
     summary = (
         f"There are {state.total} mini batches. Processed {state.succeeded + state.failed} mini "
         f"batches containing {state.items_processed} items, {state.items_succeeded} succeeded, "
@@ -321,9 +324,9 @@ def _finish(
     journal.log(f"job {state.status}: {state.reason or summary}")
     journal.ledger("job", status=state.status, reason=state.reason)
     journal.close()
-    shutil.rmtree(os.path.join(journal.run_dir, "attempts"), ignore_errors=True)
+    shutil.rmtree(journal.layout.markers_dir, ignore_errors=True)
     return JobResult(
-        status=state.status,
+        status=state.status.value,
         run_dir=journal.run_dir,
         outputs={name: out.uri for name, out in spec.outputs.items()},
         error=state.reason,
@@ -391,7 +394,7 @@ def resume(
     Pass ``job`` to resume with an edited definition (for instance a longer timeout).
     """
     folder = os.path.abspath(os.fspath(run_dir))
-    path = os.path.join(folder, "job.json")
+    path = RunLayout(folder).job_file
     if not os.path.exists(path):
         raise ResumeError(
             f"cannot resume {folder!r}: it holds no job.json, so it is not a dask_parallel run "

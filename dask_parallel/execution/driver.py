@@ -14,7 +14,7 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from distributed import Client, Future, as_completed
@@ -48,7 +48,6 @@ class Driver:
         *,
         step_name: str,
         window: int,
-        progress_update_timeout: float,
         on_result: Callable[[AttemptResult, Action], None] | None = None,
     ) -> None:
         self.client = client
@@ -61,7 +60,6 @@ class Driver:
         # Task keys must be unique on a shared scheduler: this run's id plus a counter.
         self._session = runtime.job_id[:8]
         self._serial = itertools.count()
-        self.progress_update_timeout = progress_update_timeout
         self.on_result = on_result
         self.winning_parts: dict[str, Part | None] = {}
         self.errors: list[str] = []
@@ -74,7 +72,7 @@ class Driver:
         self._restarting: set[str] = set()
         self._restart_threads: list[threading.Thread] = []
         self._restart_errors: list[str] = []
-        self._inflight: dict[str, tuple[Future, MiniBatch, int]] = {}
+        self._inflight: dict[Hashable, tuple[Future, MiniBatch, int]] = {}
 
     # -- submission -------------------------------------------------------------------
     def _submit(self, batch: list[tuple[MiniBatch, int]]) -> None:
@@ -176,19 +174,18 @@ class Driver:
                     last_progress = now
                     for follow_up in self._collect(finished):
                         todo.appendleft(follow_up)
-                elif now - last_progress > self.progress_update_timeout:
-                    self.journal.log(self._describe_inflight())
-                    self.state.abort(
-                        f"No progress update in {int(self.progress_update_timeout)} seconds: no "
-                        "mini batch finished in that time (--progress_update_timeout). "
-                        + self._where_to_look()
-                    )
+                else:
+                    idle_for = now - last_progress
+                    limit = self.state.policy.progress_update_timeout
+                    if limit is not None and idle_for > limit:  # diagnostics before the decision
+                        self.journal.log(self._describe_inflight())
+                        self.state.idle(idle_for, hint=self._where_to_look())
                 if now - last_overview > OVERVIEW_INTERVAL:
                     last_overview = now
                     done = self.state.succeeded + self.state.failed
                     self.journal.overview(done, self.state.total, self.state.failed, now - started)
         except KeyboardInterrupt:
-            self.state.abort("The job was canceled by the user.", status="Canceled")
+            self.state.cancel()
             raise
         finally:
             self._cancel_inflight()

@@ -62,8 +62,8 @@ def _clock(seconds: float) -> str:
 class Progress:
     """Counts of a running job: mini-batches done / failed / retried, items, rate and ETA.
 
-    The driver calls :meth:`update` for each finished attempt; the counts are kept here so
-    an update costs the same whatever the number of mini-batches.
+    Every count is read from the job's :class:`JobState` (which keeps them incrementally);
+    the driver calls :meth:`update` after each event so the display follows.
     """
 
     def __init__(
@@ -90,12 +90,8 @@ class Progress:
         self.interval = float(interval if interval is not None else config.get("progress-interval", 60))
         self.stream = stream
         self.total = state.total
-        self.succeeded = sum(1 for s in state.mini_batches.values() if s.final == "succeeded")
-        self.failed = sum(1 for s in state.mini_batches.values() if s.final == "failed")
-        self.initial = self.succeeded + self.failed
-        self.retried = 0
-        self.items_succeeded = state.items_succeeded
-        self.items_failed = state.items_failed
+        self.initial = state.done  # finished in an earlier run (resume)
+        self._shown = self.initial
         self.started = time.monotonic()
         self._bar: Any = None
         self._stop = threading.Event()
@@ -103,7 +99,27 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return self.succeeded + self.failed
+        return self.state.done
+
+    @property
+    def succeeded(self) -> int:
+        return self.state.succeeded
+
+    @property
+    def failed(self) -> int:
+        return self.state.failed
+
+    @property
+    def retried(self) -> int:
+        return self.state.retries
+
+    @property
+    def items_succeeded(self) -> int:
+        return self.state.items_succeeded
+
+    @property
+    def items_failed(self) -> int:
+        return self.state.items_failed
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Progress:
@@ -142,22 +158,9 @@ class Progress:
 
     # -- events -------------------------------------------------------------------------
     def update(self, result: Any, action: Action) -> None:
-        """Count one finished attempt and what the state machine decided about it."""
-        if action is Action.RETRY:
-            self.retried += 1
-        finished = 0
-        if action is Action.DONE:
-            state = self.state.mini_batches.get(result.mini_batch_id)
-            if state is not None and state.final is not None:
-                finished = 1
-                total = state.total_items or 0
-                won = state.succeeded_items if state.final == "succeeded" else 0
-                self.items_succeeded += won
-                self.items_failed += max(0, total - won)
-                if state.final == "succeeded":
-                    self.succeeded += 1
-                else:
-                    self.failed += 1
+        """Show the state after one finished attempt and what the state machine decided."""
+        finished = self.state.done - self._shown
+        self._shown = self.state.done
         if self._bar is not None and (finished or action is Action.RETRY):
             self._bar.set_postfix_str(self._postfix(), refresh=False)
             self._bar.update(finished)

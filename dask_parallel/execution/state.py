@@ -1,7 +1,10 @@
 """The job's decision core: retries, thresholds and status, driven one event at a time.
 
-Nothing here touches Dask, files or clocks, so tests can replay any sequence of attempt
-outcomes and check every decision.
+Every decision about a job is taken here; the driver and the engine only feed events:
+``record`` (an attempt's report), ``mark_all_scheduled``, ``idle`` (how long no mini-batch
+has finished), ``cancel``, ``outputs_failed``, ``end`` (the driver loop stopped) and
+``abort`` (an infrastructure failure). Nothing here touches Dask, files or clocks, so tests
+can replay any sequence of events and check every decision.
 """
 
 from __future__ import annotations
@@ -9,6 +12,28 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Iterable
+
+
+class JobStatus(str, enum.Enum):
+    """A job's status, as Azure ML names it (a ``str``, so it compares and serialises as text)."""
+
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Final(str, enum.Enum):
+    """How a mini-batch ended (a ``str``, as written to the ledger)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class Outcome(str, enum.Enum):
@@ -58,17 +83,21 @@ class Policy:
     mini_batch_error_threshold: int = -1
     allowed_failed_percent: float = 100.0
     max_init_failures: int = 2
+    progress_update_timeout: float | None = None  # seconds without a finished mini-batch; None: no limit
 
 
 @dataclasses.dataclass
 class MiniBatchState:
     attempt: int = 1  # the attempt number currently allowed to report
-    final: str | None = None  # "succeeded" | "failed"
+    final: Final | None = None
     total_items: int | None = None
     succeeded_items: int = 0
     last_error: str | None = None
     winning_attempt: int | None = None
 
+
+CANCELED_MESSAGE = "The job was canceled by the user."
+ENDED_EARLY_MESSAGE = "The job ended before every mini batch was processed."
 
 NO_SUCCESS_MESSAGE = (
     "No succeeded mini batch item returned from run(): every mini-batch failed. "
@@ -86,7 +115,8 @@ class JobState:
         self.init_failures = 0
         self.first_init_error: str | None = None  # the cause; later ones are often its echoes
         self.attempts = 0
-        self.status: str | None = None  # None while running, then "Completed" | "Failed"
+        self.retries = 0  # attempts answered with Action.RETRY
+        self.status = JobStatus.RUNNING
         self.reason: str | None = None
         self.pending = len(self.mini_batches)
         self._succeeded = self._failed = 0
@@ -118,8 +148,13 @@ class JobState:
         return self._items_processed
 
     @property
+    def done(self) -> int:
+        """Mini-batches in a final state (restored ones included)."""
+        return self._succeeded + self._failed
+
+    @property
     def finished(self) -> bool:
-        return self.status is not None
+        return self.status is not JobStatus.RUNNING
 
     # -- events ---------------------------------------------------------------------
     def restore(self, mb_id: str, final: str, total: int | None, succeeded: int, attempt: int) -> None:
@@ -128,9 +163,9 @@ class JobState:
         if state.final is not None:
             return
         state.total_items, state.succeeded_items = total, succeeded
-        state.winning_attempt = attempt if final == "succeeded" else None
+        state.winning_attempt = attempt if final == Final.SUCCEEDED else None
         state.attempt = attempt
-        self._count(state, final)
+        self._count(state, Final(final))
         self.pending -= 1
 
     def record(self, report: Report) -> Action:
@@ -159,12 +194,13 @@ class JobState:
         if report.outcome is Outcome.SUCCEEDED:
             state.succeeded_items = report.succeeded_items
             state.winning_attempt = report.attempt
-            self._finalize(state, "succeeded")
+            self._finalize(state, Final.SUCCEEDED)
         elif state.attempt < self.policy.max_attempts:
             state.attempt += 1
+            self.retries += 1
             return Action.RETRY
         else:
-            self._finalize(state, "failed")
+            self._finalize(state, Final.FAILED)
         return Action.DONE
 
     def mark_all_scheduled(self) -> None:
@@ -172,27 +208,54 @@ class JobState:
         self.all_scheduled = True
         self._check()
 
-    def abort(self, reason: str, status: str = "Failed") -> None:
-        """End the job from outside the rules (no progress, infrastructure, or "Canceled")."""
-        self._fail(reason, status)
+    def idle(self, seconds: float, hint: str | None = None) -> bool:
+        """No mini-batch has finished for ``seconds``; True when that ends the job
+        (``--progress_update_timeout``). ``hint`` says where to look (the driver knows)."""
+        limit = self.policy.progress_update_timeout
+        if self.finished or limit is None or seconds <= limit:
+            return False
+        self._fail(
+            f"No progress update in {int(limit)} seconds: no mini batch finished in that time "
+            "(--progress_update_timeout). "
+            + (hint or "Check logs/sys/node/ for what the workers were doing.")
+        )
+        return True
+
+    def cancel(self) -> None:
+        """The user stopped the job (Ctrl+C)."""
+        self._fail(CANCELED_MESSAGE, JobStatus.CANCELED)
+
+    def end(self) -> None:
+        """The driver loop stopped: a job still running then did not process every mini-batch."""
+        self._fail(ENDED_EARLY_MESSAGE)
+
+    def outputs_failed(self, error: str) -> None:
+        """Writing the outputs of a completed job failed: the job fails, no partial output counts."""
+        if self.status is JobStatus.COMPLETED:
+            self.status = JobStatus.FAILED
+            self.reason = f"Writing the outputs failed: {error}"
+
+    def abort(self, reason: str, status: JobStatus | str = JobStatus.FAILED) -> None:
+        """End the job from outside the rules (an infrastructure failure)."""
+        self._fail(reason, JobStatus(status))
 
     # -- rules ----------------------------------------------------------------------
-    def _finalize(self, state: MiniBatchState, final: str) -> None:
+    def _finalize(self, state: MiniBatchState, final: Final) -> None:
         self._count(state, final)
         self.pending -= 1
         self._check()
 
-    def _count(self, state: MiniBatchState, final: str) -> None:
+    def _count(self, state: MiniBatchState, final: Final) -> None:
         state.final = final
         self._items_processed += state.total_items or 0
-        if final == "succeeded":
+        if final is Final.SUCCEEDED:
             self._succeeded += 1
             self._items_succeeded += state.succeeded_items
         else:
             self._failed += 1
 
-    def _fail(self, reason: str, status: str = "Failed") -> None:
-        if self.status is None:
+    def _fail(self, reason: str, status: JobStatus = JobStatus.FAILED) -> None:
+        if self.status is JobStatus.RUNNING:
             self.status, self.reason = status, reason
 
     def _check(self) -> None:
@@ -226,4 +289,4 @@ class JobState:
             if self.succeeded == 0:
                 self._fail(NO_SUCCESS_MESSAGE)
             else:
-                self.status = "Completed"
+                self.status = JobStatus.COMPLETED

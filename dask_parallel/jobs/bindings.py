@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dask_parallel.jobs.entities import Input, Output
-
-PARENT_INPUT = re.compile(r"^\$\{\{\s*parent\.inputs\.([A-Za-z_]\w*)\s*\}\}$")
-PARENT_JOB_OUTPUT = re.compile(r"^\$\{\{\s*parent\.jobs\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_]\w*)\s*\}\}$")
-PARENT_OUTPUT = re.compile(r"^\$\{\{\s*parent\.outputs\.([A-Za-z_]\w*)\s*\}\}$")
 
 
 class FieldDict(dict):

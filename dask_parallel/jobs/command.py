@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -20,11 +19,9 @@ from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import AZURE_ONLY, NAME_PATTERN
+from dask_parallel.jobs.syntax import drop_empty_optional_blocks, references, substitute_references
 
 logger = logging.getLogger(__name__)
-
-BINDING = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z_]\w*)\s*\}\}")
-OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.S)
 
 
 class Command:
@@ -81,7 +78,7 @@ class Command:
         for key, value in dict(inputs or {}).items():
             self.inputs[key] = Input(**dict(value)) if isinstance(value, Mapping) else value
         self.outputs = declared_outputs(outputs)
-        for kind, key in BINDING.findall(command):
+        for kind, key in references(command):
             declared = self.inputs if kind == "inputs" else self.outputs
             if key not in declared:
                 raise JobValidationError(
@@ -160,14 +157,7 @@ def render_command(text: str, inputs: Mapping[str, str | None], outputs: Mapping
 
     values = {"inputs": dict(inputs), "outputs": dict(outputs)}
 
-    def keep_block(match: re.Match) -> str:
-        inner = match.group(1)
-        if any(values[kind].get(key) is None for kind, key in BINDING.findall(inner)):
-            return " "
-        return inner
-
-    def substitute(match: re.Match) -> str:
-        kind, key = match.group(1), match.group(2)
+    def substitute(kind: str, key: str) -> str:
         value = values[kind].get(key)
         if value is None:
             raise JobValidationError(
@@ -176,7 +166,7 @@ def render_command(text: str, inputs: Mapping[str, str | None], outputs: Mapping
             )
         return shlex.quote(str(value))
 
-    return BINDING.sub(substitute, OPTIONAL_BLOCK.sub(keep_block, text))
+    return substitute_references(drop_empty_optional_blocks(text, values), substitute)
 
 
 def execute_command(

@@ -10,29 +10,14 @@ from typing import Any
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
 from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction
-from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
+from dask_parallel.jobs.fields import AZURE_ONLY, INT_FIELDS
+from dask_parallel.jobs.syntax import INPUT_BINDING, OUTPUT_BINDING, is_binding, parse_mini_batch_size
 
 logger = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z\d_]*$")
 LOGGING_LEVELS = ("DEBUG", "INFO", "WARNING")
-INPUT_BINDING = re.compile(r"^\$\{\{\s*inputs\.([A-Za-z_][\w]*)\s*\}\}$")
-OUTPUT_BINDING = re.compile(r"^\$\{\{\s*outputs\.([A-Za-z_][\w]*)\s*\}\}$")
 MAX_TIMEOUT = 259200
-
-# Azure-only settings: accepted so unmodified code runs, otherwise unused here.
-AZURE_ONLY = (
-    "compute",
-    "instance_type",
-    "environment",
-    "docker_args",
-    "shm_size",
-    "identity",
-    "experiment_name",
-    "tags",
-    "properties",
-    "comment",
-)
 
 
 def _check_int(key: str, value: Any, minimum: int, allow_binding: bool = True) -> None:
@@ -125,10 +110,15 @@ class Parallel:
                     logger.debug("ignoring resources.%s (no meaning on Dask)", key)
         self.resources = dict(resources or {})
 
-        _check_int("instance_count", instance_count, 1)
-        _check_int("max_concurrency_per_instance", max_concurrency_per_instance, 1)
-        _check_int("error_threshold", error_threshold, -1)
-        _check_int("mini_batch_error_threshold", mini_batch_error_threshold, -1)
+        integers = {
+            "instance_count": instance_count,
+            "max_concurrency_per_instance": max_concurrency_per_instance,
+            "error_threshold": error_threshold,
+            "mini_batch_error_threshold": mini_batch_error_threshold,
+        }
+        minimums = {field.name: field.minimum or 0 for field in INT_FIELDS}  # from the field table
+        for key, value in integers.items():
+            _check_int(key, value, minimums[key])
         self.instance_count = instance_count
         self.max_concurrency_per_instance = max_concurrency_per_instance
         self.error_threshold = error_threshold
@@ -319,5 +309,4 @@ def parallel_run_function(
     )
 
 
-RunFunctionJob = Parallel
 __all__ = ["Parallel", "parallel_run_function"]

@@ -1,4 +1,4 @@
-"""append_row output: one atomic part per successful mini-batch, assembled in order.
+"""append_row output: the rows of each winning attempt, assembled in mini-batch order.
 
 Each worker process appends the rows of its successful attempts to its own rows file and
 reports the byte range it wrote, after the bytes are flushed. The driver records which
@@ -13,11 +13,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import IO, Any
 
 from dask_parallel.paths import filesystem, is_remote
+from dask_parallel.rundir.atomic import atomic_open
 
 SETTINGS_FILE = "parallel_run_step.settings.json"
 
@@ -59,19 +59,12 @@ def assemble(parts: Sequence[Part | None], target_uri: str, *, has_header: bool 
         with fs.open(path, "wb") as out:
             written = _copy_parts(existing, out, has_header)
         return written
-    os.makedirs(os.path.dirname(target_uri) or ".", exist_ok=True)
-    temporary = f"{target_uri}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        with open(temporary, "wb") as out:
-            written = _copy_parts(existing, out, has_header)
-        os.replace(temporary, target_uri)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_open(target_uri, "wb") as out:
+        written = _copy_parts(existing, out, has_header)
     return written
 
 
-def _copy_parts(parts: Iterable[Part], out, has_header: bool) -> int:
+def _copy_parts(parts: Iterable[Part], out: IO[bytes], has_header: bool) -> int:
     written = 0
     handles: dict[str, Any] = {}
     try:
@@ -97,10 +90,7 @@ def upload_folder(local_path: str, uri: str) -> None:
     """Copy a locally staged output folder (or file) to its remote location."""
     fs, path = filesystem(uri)
     if os.path.isdir(local_path):
-        for root, _dirs, files in os.walk(local_path):
-            for name in files:
-                source = os.path.join(root, name)
-                relative = os.path.relpath(source, local_path).replace(os.sep, "/")
-                fs.put_file(source, path.rstrip("/") + "/" + relative)
+        # Trailing slashes: the folder's contents go into the target, whether it exists or not.
+        fs.put(local_path.rstrip(os.sep) + os.sep, path.rstrip("/") + "/", recursive=True)
     elif os.path.isfile(local_path):
         fs.put_file(local_path, path)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import yaml
 
+from dask_parallel.rundir.atomic import atomic_open
+
 MLTABLE = "MLTable"
-READERS = {
+READERS: dict[str, dict[str, Any]] = {
     ".parquet": {"read_parquet": None},
     ".csv": {"read_delimited": {"delimiter": ",", "header": "all_files_same_headers"}},
     ".tsv": {"read_delimited": {"delimiter": "\t", "header": "all_files_same_headers"}},
@@ -59,8 +62,7 @@ def write_output_mltable(folder: str, appended: str | None = None, has_header: b
     target = os.path.join(folder, MLTABLE)
     if os.path.exists(target):
         return target
-    os.makedirs(folder, exist_ok=True)
     document = describe_folder(folder, appended, has_header)
-    with open(target, "w", encoding="utf-8") as handle:
+    with atomic_open(target) as handle:
         yaml.safe_dump(document, handle, sort_keys=False)
     return target

@@ -11,7 +11,7 @@ from typing import Any
 
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import BoundInput, PipelineInput, building
-from dask_parallel.jobs.entities import Input, Output
+from dask_parallel.jobs.entities import Output
 from dask_parallel.pipelines.job import PipelineJob, PipelineSettings
 
 STEP_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
@@ -195,7 +195,3 @@ def pipeline(
         return build
 
     return decorate(func) if func is not None else decorate
-
-
-def is_data_input(value: Any) -> bool:
-    return isinstance(value, Input) and value.is_data

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import graphlib
 from typing import Any
 
 from dask_parallel.errors import JobValidationError
-from dask_parallel.jobs.bindings import PARENT_INPUT, PARENT_JOB_OUTPUT, PipelineInput
-from dask_parallel.jobs.command import BINDING as COMMAND_BINDING
+from dask_parallel.jobs.bindings import PipelineInput
 from dask_parallel.jobs.command import Command
 from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output, RetrySettings
 from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.jobs.syntax import PARENT_INPUT, PARENT_JOB_OUTPUT
 from dask_parallel.paths import normalize_path
 from dask_parallel.pipelines.job import PipelineJob
 from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
@@ -154,30 +155,29 @@ def _check_binding(job: PipelineJob, where: str, binding: str, value: Any) -> se
 
 
 def order(needs: dict[str, set[str]]) -> list[str]:
-    """Steps in dependency order (declaration order among equals); a cycle is an error."""
+    """Steps in dependency order, level by level (declaration order among equals); a cycle
+    is an error naming it as ``a -> b -> a`` (each step followed by one it depends on)."""
+    position = {step: number for number, step in enumerate(needs)}
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for step in needs:  # declaration order first, so that ties keep it
+        sorter.add(step)
+    for step, deps in needs.items():
+        sorter.add(step, *deps)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        loop = list(reversed(exc.args[1][:-1]))  # graphlib walks from a step to its dependents
+        first = min(range(len(loop)), key=lambda i: position.get(loop[i], len(position)))
+        loop = loop[first:] + loop[:first]
+        raise JobValidationError(
+            f"jobs form a cycle: {' -> '.join([*loop, loop[0]])}; a step cannot depend on itself."
+        ) from None
     done: list[str] = []
-    remaining = dict(needs)
-    while remaining:
-        ready = [s for s, deps in remaining.items() if deps <= set(done)]
-        if not ready:
-            raise JobValidationError(
-                f"jobs form a cycle: {_cycle(remaining)}; a step cannot depend on itself."
-            )
-        for step in ready:
-            done.append(step)
-            del remaining[step]
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=lambda step: position.get(step, len(position)))
+        done.extend(ready)
+        sorter.done(*ready)
     return done
-
-
-def _cycle(remaining: dict[str, set[str]]) -> str:
-    start = next(iter(remaining))
-    path = [start]
-    while True:
-        nxt = sorted(d for d in remaining[path[-1]] if d in remaining)[0]
-        if nxt in path:
-            loop = [*path[path.index(nxt) :], nxt]
-            return " -> ".join(loop)
-        path.append(nxt)
 
 
 def dependents(needs: dict[str, set[str]], failed: str) -> set[str]:
@@ -306,10 +306,6 @@ def _resolve_settings(job: PipelineJob, step: str, node: Parallel) -> None:
             value_of("retry_settings.max_retries", node.retry_settings.max_retries),
         ),
     )
-
-
-def command_bindings(node: Command) -> list[tuple[str, str]]:
-    return COMMAND_BINDING.findall(node.command)
 
 
 def code_dir(node: Any, base_dir: str) -> str:

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from dask_parallel.errors import JobValidationError
-from dask_parallel.jobs.bindings import PARENT_OUTPUT
 from dask_parallel.jobs.command import Command
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.jobs.syntax import PARENT_OUTPUT
 from dask_parallel.pipelines.job import PipelineJob, PipelineSettings
 from dask_parallel.spec.job_file import (
     INPUT_KEYS,

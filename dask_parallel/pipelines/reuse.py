@@ -18,6 +18,7 @@ from typing import Any
 from dask_parallel.jobs.command import Command
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.paths import exists, is_remote
+from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.fingerprint import code_fingerprint, digest, tree_fingerprint
 
 CACHE_DIR = ".step-cache"
@@ -75,7 +76,4 @@ def lookup(cache_root: str, key: str) -> dict[str, Any] | None:
 def remember(cache_root: str, key: str, record: dict[str, Any]) -> None:
     folder = os.path.join(cache_root, CACHE_DIR)
     os.makedirs(folder, exist_ok=True)
-    temporary = os.path.join(folder, f"{key}.json.tmp-{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=2, default=str)
-    os.replace(temporary, os.path.join(folder, f"{key}.json"))
+    write_json_atomic(os.path.join(folder, f"{key}.json"), record, indent=2, default=str)

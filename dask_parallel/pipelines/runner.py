@@ -1,7 +1,9 @@
 """Run a :class:`PipelineJob`: steps in dependency order on one Dask cluster.
 
-Every step gets a folder ``<run_dir>/<step>``; parallel steps run through
-:func:`dask_parallel.engine.run`, command steps as a process on a Dask worker. Steps whose
+Every step gets a folder ``<run_dir>/<step>``; parallel steps run through the
+``run_parallel`` function the caller passes (:func:`dask_parallel.engine.run`, which
+dispatches pipelines here: the runner never imports the engine), command steps as a
+process on a Dask worker. Steps whose
 inputs are ready run side by side (each parallel step's entry script sees its own argv,
 environment and working directory on the shared workers). A
 failed step stops its dependents (and, unless ``settings.continue_on_step_failure``, any
@@ -13,15 +15,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
-import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from distributed import Client
 
 from dask_parallel import config
-from dask_parallel.errors import DaskParallelError, JobValidationError
+from dask_parallel.errors import DaskParallelError, JobCanceledError, JobValidationError
 from dask_parallel.execution.cluster import connect
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.jobs.command import Command, execute_command, render_command
@@ -40,6 +42,8 @@ from dask_parallel.pipelines.graph import (
 )
 from dask_parallel.pipelines.job import PipelineJob
 from dask_parallel.pipelines.result import PipelineResult
+from dask_parallel.rundir.atomic import write_json_atomic
+from dask_parallel.rundir.layout import new_run_dir
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.spec.job_spec import check_entry_script
 
@@ -86,9 +90,22 @@ def _workers_needed(job: PipelineJob) -> int:
     return needed
 
 
+ParallelRunner = Callable[..., JobResult]
+"""Runs one parallel job: ``run_parallel(job, client=, run_dir=, show_progress=, base_dir=)``."""
+
+
 class _StepRunner:
-    def __init__(self, job: PipelineJob, client: Client, run_dir: str, base_dir: str, show_progress: bool):
+    def __init__(
+        self,
+        job: PipelineJob,
+        client: Client,
+        run_dir: str,
+        base_dir: str,
+        show_progress: bool,
+        run_parallel: ParallelRunner,
+    ):
         self.job = job
+        self.run_parallel = run_parallel
         self.client = client
         self.run_dir = run_dir
         self.base_dir = base_dir
@@ -100,11 +117,9 @@ class _StepRunner:
         started = time.time()
         try:
             if isinstance(node, Parallel):
-                from dask_parallel.engine import run as run_parallel
-
                 if self.job.settings.force_rerun:
-                    node.is_deterministic = False  # api.run reuses deterministic jobs
-                return run_parallel(
+                    node.is_deterministic = False  # engine.run reuses deterministic jobs
+                return self.run_parallel(
                     node,
                     client=self.client,
                     run_dir=step_dir,
@@ -112,6 +127,8 @@ class _StepRunner:
                     base_dir=self.base_dir,
                 )
             return self._reuse_or_run_command(node, step_dir, started)
+        except JobCanceledError:
+            raise  # a cancel stops the pipeline, not just this step
         except DaskParallelError as exc:
             return _failed(step_dir, f"{type(exc).__name__}: {exc}", started)
 
@@ -221,10 +238,7 @@ def _write_status(
         },
         "outputs": outputs,
     }
-    temporary = os.path.join(run_dir, STATUS_FILE + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, default=str)
-    os.replace(temporary, os.path.join(run_dir, STATUS_FILE))
+    write_json_atomic(os.path.join(run_dir, STATUS_FILE), document, indent=2, default=str)
 
 
 def validate_pipeline(job: PipelineJob, base_dir: str | None = None) -> list[str]:
@@ -239,14 +253,16 @@ def validate_pipeline(job: PipelineJob, base_dir: str | None = None) -> list[str
 def run_pipeline(
     job: PipelineJob,
     *,
+    run_parallel: ParallelRunner,
     client: Client | str | None = None,
     run_dir: str | os.PathLike | None = None,
     show_progress: bool | None = None,
     base_dir: str | os.PathLike | None = None,
 ) -> PipelineResult:
-    """Run every step of ``job``; see :func:`dask_parallel.run`."""
-    from dask_parallel.engine import new_run_dir
+    """Run every step of ``job``; see :func:`dask_parallel.run`.
 
+    ``run_parallel`` runs each parallel step (``dask_parallel.run`` passes its own parallel path).
+    """
     base = os.path.abspath(os.fspath(base_dir or job.source_dir or os.getcwd()))
     target = (
         os.path.abspath(os.fspath(run_dir)) if run_dir is not None else new_run_dir(job.name or "pipeline")
@@ -269,7 +285,7 @@ def run_pipeline(
     _write_status(target, job, "Running", results, {})
     max_parallel = int(config.get("pipeline-max-parallel-steps", 4) or 1)
     with connect(client, _workers_needed(job)) as connected:
-        runner = _StepRunner(job, connected, target, base, show_progress)
+        runner = _StepRunner(job, connected, target, base, show_progress, run_parallel)
         pending = list(steps)
         blocked: set[str] = set()
         stop = False
@@ -348,7 +364,7 @@ def run_pipeline(
     )
 
 
-def run_other_job(job: Any, **kwargs: Any) -> PipelineResult:
+def run_other_job(job: Any, *, run_parallel: ParallelRunner, **kwargs: Any) -> PipelineResult:
     """:func:`dask_parallel.run` for what is not a parallel job: a pipeline, or a command
     (run as a one-step pipeline)."""
     if isinstance(job, Command):
@@ -359,4 +375,4 @@ def run_other_job(job: Any, **kwargs: Any) -> PipelineResult:
             "run() needs a parallel job (parallel_run_function), a command (command) or a pipeline "
             f"(@pipeline or a type: pipeline file) (got {type(job).__name__})."
         )
-    return run_pipeline(job, **kwargs)
+    return run_pipeline(job, run_parallel=run_parallel, **kwargs)

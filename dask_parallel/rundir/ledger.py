@@ -1,18 +1,8 @@
-"""The run directory: the ledger that makes resume possible, and the logs users read.
+"""The run directory's writer and its one ledger reader: the ledger that makes resume
+possible, and the logs users read (``logs/`` follows Azure ML's parallel job, spec 6.10).
 
-Layout (``logs/`` follows Azure ML's parallel job, spec 6.10)::
-
-    RUN_DIR/
-      job.json                      the job's settings and input fingerprint
-      ledger.jsonl                  one line per attempt and per final mini-batch state
-      parts/<mb>.a<N>.part          append_row rows of each successful attempt
-      attempts/<mb>.a<N>.started    markers that explain attempts lost with their process
-      work/<node>/<process>/        each worker process's working directory
-      outputs/<name>/               outputs that were given no path
-      logs/readme.txt, job_result.txt, job_error.txt, job_progress_overview.<time>.txt
-      logs/sys/master_role.txt, logs/sys/job_report/processed_mini-batches.csv
-      logs/sys/node/<node>/<process>.txt
-      logs/user/{stdout,stderr,error,entry_script_log}/<node>/<process>...
+Every path comes from :class:`~dask_parallel.rundir.layout.RunLayout`, whose docstring
+shows the whole layout.
 """
 
 from __future__ import annotations
@@ -26,6 +16,8 @@ import time
 from typing import Any
 
 from dask_parallel.execution.events import AttemptResult
+from dask_parallel.rundir.atomic import write_json_atomic
+from dask_parallel.rundir.layout import RunLayout
 
 REPORT_COLUMNS = (
     "mini_batch_id",
@@ -75,27 +67,16 @@ class Journal:
 
     def __init__(self, run_dir: str) -> None:
         self.run_dir = run_dir
-        self.logs = os.path.join(run_dir, "logs")
-        for folder in (
-            os.path.join(self.logs, "sys", "job_report"),
-            os.path.join(self.logs, "user", "error"),
-            os.path.join(run_dir, "parts"),
-            os.path.join(run_dir, "attempts"),
-        ):
+        self.layout = layout = RunLayout(run_dir)
+        self.logs = layout.logs_dir
+        for folder in (layout.job_report_dir, layout.user_error_dir, layout.parts_dir, layout.markers_dir):
             os.makedirs(folder, exist_ok=True)
         self.started = time.time()
-        self.overview_path = os.path.join(
-            self.logs,
-            "job_progress_overview."
-            + dt.datetime.fromtimestamp(self.started, dt.timezone.utc).strftime("%Y%m%d%H%M%S")
-            + ".txt",
-        )
-        with open(os.path.join(self.logs, "readme.txt"), "w", encoding="utf-8") as handle:
+        self.overview_path = layout.progress_overview(self.started)
+        with open(layout.readme, "w", encoding="utf-8") as handle:
             handle.write(README)
-        self._ledger = os.open(
-            os.path.join(run_dir, "ledger.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-        )
-        report = os.path.join(self.logs, "sys", "job_report", "processed_mini-batches.csv")
+        self._ledger = os.open(layout.ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        report = layout.report
         new_report = not os.path.exists(report)
         # Buffered: flushed with every progress overview and at the end (the ledger, not this
         # report, is what must survive a crash line by line).
@@ -103,16 +84,11 @@ class Journal:
         self._report_writer = csv.writer(self._report)
         if new_report:
             self._report_writer.writerow(REPORT_COLUMNS)
-        master = os.path.join(self.logs, "sys", "master_role.txt")
-        self._master = open(master, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._master = open(layout.master_role, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     # -- records ----------------------------------------------------------------------
     def write_job(self, document: dict[str, Any]) -> None:
-        path = os.path.join(self.run_dir, "job.json")
-        temporary = path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, sort_keys=True, default=str)
-        os.replace(temporary, path)
+        write_json_atomic(self.layout.job_file, document, indent=2, sort_keys=True, default=str)
 
     def ledger(self, event: str, **fields: Any) -> None:
         line = json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n"
@@ -170,9 +146,9 @@ class Journal:
                 "Start with logs/job_error.txt and logs/user/error/ for the entry script's errors, "
                 "and logs/sys/job_report/processed_mini-batches.csv for every attempt.\n"
             )
-        with open(os.path.join(self.logs, "job_result.txt"), "w", encoding="utf-8") as handle:
+        with open(self.layout.job_result, "w", encoding="utf-8") as handle:
             handle.write(text.getvalue())
-        with open(os.path.join(self.logs, "job_error.txt"), "w", encoding="utf-8") as handle:
+        with open(self.layout.job_error, "w", encoding="utf-8") as handle:
             if errors:
                 handle.write(f"{len(errors)} error(s) from the entry script (first ones shown):\n\n")
                 handle.write("\n\n".join(errors))
@@ -182,7 +158,7 @@ class Journal:
 
     def write_failed_items(self, rows: list[tuple[str, int, str, str]]) -> None:
         """``failed_items.csv``: the inputs of failed mini-batches, and short returns."""
-        path = os.path.join(self.logs, "sys", "job_report", "failed_items.csv")
+        path = self.layout.failed_items
         with open(path, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(("mini_batch_id", "mini_batch_index", "item", "reason"))
@@ -196,14 +172,14 @@ class Journal:
 
 def read_ledger(run_dir: str) -> list[dict[str, Any]]:
     """Every whole line of the ledger (a torn last line from a crash is skipped)."""
-    path = os.path.join(run_dir, "ledger.jsonl")
-    if not os.path.exists(path):
-        return []
     records = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+    try:
+        with open(RunLayout(run_dir).ledger, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:  # a torn line, or one being written right now
+                    continue
+    except FileNotFoundError:
+        pass
     return records

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from dask_parallel.rundir.layout import RunLayout
 from dask_parallel.rundir.ledger import read_ledger
 
 EXAMPLES_SHOWN = 3
@@ -67,7 +68,7 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]
 
 
 def running_pid(run_dir: str) -> int | None:
-    lock = os.path.join(run_dir, "run.lock")
+    lock = RunLayout(run_dir).lock
     try:
         with open(lock, encoding="utf-8") as handle:
             pid = int(handle.read().split()[0])

@@ -15,6 +15,7 @@ from typing import Any
 
 from dask_parallel import config
 from dask_parallel.paths import exists
+from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.fingerprint import code_fingerprint, digest, tree_fingerprint
 from dask_parallel.rundir.result import JobResult
 
@@ -58,10 +59,7 @@ def remember(reuse_key: str, result: JobResult, spec: Any) -> None:
     folder = cache_dir()
     os.makedirs(folder, exist_ok=True)
     record = {"result": dataclasses.asdict(result), "outputs_state": _outputs_state(result.outputs)}
-    temporary = os.path.join(folder, f".{reuse_key}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, default=str)
-    os.replace(temporary, os.path.join(folder, f"{reuse_key}.json"))
+    write_json_atomic(os.path.join(folder, f"{reuse_key}.json"), record, default=str)
 
 
 def lookup(reuse_key: str) -> JobResult | None:

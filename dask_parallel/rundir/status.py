@@ -1,8 +1,8 @@
 """Read a run directory: a job's status and progress, and where its logs are.
 
 Works on a running job (another process is writing the ledger) and on a finished one;
-used by ``dask-parallel status`` and ``dask-parallel logs``. Only the standard library is
-imported here, so those commands start instantly.
+used by ``dask-parallel status`` and ``dask-parallel logs``. Only the standard library and
+the light run-directory modules are imported here, so those commands start instantly.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import os
 import time
 from typing import Any
 
-REPORT = os.path.join("logs", "sys", "job_report", "processed_mini-batches.csv")
-TIMELINE = os.path.join("logs", "job_timeline.png")
+from dask_parallel.rundir.layout import RunLayout
+from dask_parallel.rundir.ledger import read_ledger
+
 STALE_AFTER = 600.0
 
 
@@ -99,24 +100,10 @@ def _duration(seconds: float) -> str:
     return str(dt.timedelta(seconds=round(seconds)))
 
 
-def _ledger(run_dir: str) -> list[dict[str, Any]]:
-    records = []
-    try:
-        with open(os.path.join(run_dir, "ledger.jsonl"), encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:  # a line being written right now
-                    continue
-    except FileNotFoundError:
-        pass
-    return records
-
-
 def read_status(run_dir: str) -> RunStatus:
     """Status and progress of the job in ``run_dir``, from job.json, ledger.jsonl and logs/."""
     run_dir = os.path.abspath(run_dir)
-    job_file = os.path.join(run_dir, "job.json")
+    job_file = RunLayout(run_dir).job_file
     try:
         with open(job_file, encoding="utf-8") as handle:
             job = json.load(handle)
@@ -138,7 +125,7 @@ def read_status(run_dir: str) -> RunStatus:
     )
     finals: dict[str, dict[str, Any]] = {}
     ended: dict[str, Any] | None = None
-    for record in _ledger(run_dir):
+    for record in read_ledger(run_dir):
         event = record.get("event")
         status.last_update = record.get("time", status.last_update)
         if event == "attempt":
@@ -190,12 +177,12 @@ def read_attempts(run_dir: str) -> list[Attempt]:
     The report's start times have whole seconds; where the ledger has the exact start time
     of an attempt, that is used instead.
     """
-    path = os.path.join(run_dir, REPORT)
+    path = RunLayout(run_dir).report
     if not os.path.exists(path):
         return []
     exact = {
         (r.get("mini_batch_id"), r.get("attempt")): r.get("start_time")
-        for r in _ledger(run_dir)
+        for r in read_ledger(run_dir)
         if r.get("event") == "attempt"
     }
     attempts = []
@@ -239,9 +226,9 @@ def read_attempts(run_dir: str) -> list[Attempt]:
 def describe_logs(run_dir: str, max_errors: int = 10) -> str:
     """The job's result, its errors and where to look next, as text for a terminal."""
     status = read_status(run_dir)
-    logs = os.path.join(status.run_dir, "logs")
+    layout = RunLayout(status.run_dir)
     parts = [str(status)]
-    result_file = os.path.join(logs, "job_result.txt")
+    result_file = layout.job_result
     if os.path.exists(result_file):
         with open(result_file, encoding="utf-8") as handle:
             parts.append("== logs/job_result.txt ==\n" + handle.read().rstrip())
@@ -256,17 +243,16 @@ def describe_logs(run_dir: str, max_errors: int = 10) -> str:
         more = f" (last {max_errors} of {len(failed)})" if len(failed) > max_errors else ""
         parts.append(f"== attempts that did not succeed{more} ==\n" + "\n".join(lines))
     where = [
-        ("logs/job_error.txt", "the entry script's errors, with tracebacks"),
-        ("logs/user/error", "full tracebacks per worker process"),
-        ("logs/user/stdout", "print() and logging output of the entry script"),
-        ("logs/user/stderr", "stderr of the entry script"),
-        ("logs/sys/master_role.txt", "what the driver decided: retries, aborts"),
-        (REPORT, "one row per mini-batch attempt"),
-        (TIMELINE, "a picture of every attempt per worker process"),
+        (layout.job_error, "the entry script's errors, with tracebacks"),
+        (layout.user_error_dir, "full tracebacks per worker process"),
+        (layout.log("user", "stdout"), "print() and logging output of the entry script"),
+        (layout.log("user", "stderr"), "stderr of the entry script"),
+        (layout.master_role, "what the driver decided: retries, aborts"),
+        (layout.report, "one row per mini-batch attempt"),
+        (layout.timeline, "a picture of every attempt per worker process"),
     ]
     lines = []
-    for relative, what in where:
-        path = os.path.join(status.run_dir, relative)
+    for path, what in where:
         if os.path.isdir(path):
             files = [f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f)]
             if any(os.path.getsize(f) for f in files):

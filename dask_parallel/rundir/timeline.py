@@ -11,7 +11,8 @@ import math
 import os
 from typing import Any
 
-from dask_parallel.rundir.status import TIMELINE, Attempt, read_attempts, read_status
+from dask_parallel.rundir.layout import RunLayout
+from dask_parallel.rundir.status import Attempt, read_attempts, read_status
 
 COLORS = {
     "succeeded": "#2da44e",
@@ -161,7 +162,7 @@ def _draw_durations(axes: Any, attempts: list[Attempt]) -> None:
 
 def save_timeline(run_dir: str, path: str | None = None, figure: Any = None) -> str:
     """Write the run's picture as a PNG (``logs/job_timeline.png`` by default); return its path."""
-    target = path or os.path.join(run_dir, TIMELINE)
+    target = path or RunLayout(run_dir).timeline
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     (figure or timeline_figure(run_dir)).savefig(target, dpi=100)
     return target

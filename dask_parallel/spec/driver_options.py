@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+from collections.abc import Callable
+from typing import NoReturn
 
 from dask_parallel.errors import JobValidationError
 
@@ -32,7 +34,7 @@ class DriverOptions:
     copy_logs_to_parent: bool = False
 
 
-def _seconds(name: str):
+def _seconds(name: str) -> Callable[[str], int]:
     def convert(text: str) -> int:
         try:
             value = int(text)
@@ -99,7 +101,7 @@ def _file_name(text: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print usage and exit
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit
         raise JobValidationError(f"program_arguments: {message}.")
 
 

@@ -10,54 +10,30 @@ import yaml
 
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction
+from dask_parallel.jobs.fields import (
+    FILE_INT_KEYS,
+    FILE_KEYS,
+    INPUT_KEYS,
+    OUTPUT_KEYS,
+    PARALLEL_FIELDS,
+    RESOURCES_KEYS,
+    RETRY_KEYS,
+    TASK_KEYS,
+)
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.spec.overrides import apply_overrides
 from dask_parallel.spec.sizes import is_binding
 
-PARALLEL_KEYS = (
-    "$schema",
-    "type",
-    "name",
-    "display_name",
-    "description",
-    "tags",
-    "properties",
-    "comment",
-    "experiment_name",
-    "version",
-    "is_deterministic",
-    "inputs",
-    "outputs",
-    "compute",
-    "task",
-    "input_data",
-    "mini_batch_size",
-    "partition_keys",
-    "mini_batch_error_threshold",
-    "error_threshold",
-    "logging_level",
-    "resources",
-    "max_concurrency_per_instance",
-    "retry_settings",
-    "environment_variables",
-    "identity",
+# The keys a job file may hold come from the one field table of a parallel job.
+PARALLEL_KEYS = FILE_KEYS
+INT_KEYS = FILE_INT_KEYS
+# Job-file keys passed to Parallel(...) as they are (inputs, outputs, task and retry_settings
+# are built into objects first).
+KEYWORD_SETTINGS = tuple(
+    f.name
+    for f in PARALLEL_FIELDS
+    if f.in_file and f.keyword and f.name not in ("inputs", "outputs", "task", "retry_settings")
 )
-TASK_KEYS = ("type", "code", "entry_script", "environment", "program_arguments", "append_row_to", "model")
-INPUT_KEYS = (
-    "type",
-    "path",
-    "mode",
-    "default",
-    "optional",
-    "min",
-    "max",
-    "enum",
-    "description",
-    "datastore",
-    "path_on_compute",
-)
-OUTPUT_KEYS = ("type", "path", "mode", "description")
-INT_KEYS = ("mini_batch_error_threshold", "error_threshold", "max_concurrency_per_instance")
 
 
 class _LineDict(dict):
@@ -197,28 +173,12 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
 
     resources = document.get("resources")
     if resources is not None:
-        file.check_keys(
-            resources,
-            (
-                "instance_count",
-                "instance_type",
-                "properties",
-                "docker_args",
-                "shm_size",
-                "locations",
-                "max_instance_count",
-            ),
-            "resources",
-        )
+        file.check_keys(resources, RESOURCES_KEYS, "resources")
     retry = document.get("retry_settings")
     if retry is not None:
-        file.check_keys(retry, ("max_retries", "timeout"), "retry_settings")
+        file.check_keys(retry, RETRY_KEYS, "retry_settings")
         retry = RetrySettings(**retry)
-    arguments = {
-        key: value
-        for key, value in document.items()
-        if key not in ("$schema", "type", "version", "inputs", "outputs", "task", "retry_settings")
-    }
+    arguments = {key: document[key] for key in KEYWORD_SETTINGS if key in document}
     try:
         job = Parallel(
             inputs=inputs,
@@ -229,10 +189,10 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
         )
     except JobValidationError as exc:
         message = str(exc)
-        key = next((k for k in document if isinstance(k, str) and message.startswith(k)), None)
-        if key is None and message.startswith("task"):
-            key = "task"
-        raise file.error(document, key, message) from None
+        culprit = next((k for k in document if isinstance(k, str) and message.startswith(k)), None)
+        if culprit is None and message.startswith("task"):
+            culprit = "task"
+        raise file.error(document, culprit, message) from None
     job.source_dir = base_dir
     return job
 

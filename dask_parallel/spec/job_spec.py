@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
-import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,16 @@ from typing import Any
 from dask_parallel.errors import EntryScriptError, InputError, JobValidationError
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.jobs.syntax import (
+    Values,
+    drop_empty_optional_blocks,
+    is_binding,
+    parse_mini_batch_size,
+    substitute_references,
+)
 from dask_parallel.paths import exists, is_remote, normalize_path
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
-from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
 
-BINDING = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z_]\w*)\s*\}\}")
-OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.S)
 DEFAULT_MAX_ATTEMPTS = 2
 DEFAULT_TIMEOUT = 60
 
@@ -82,10 +85,6 @@ class JobSpec:
     def module_name(self) -> str:
         name = self.entry_script[:-3] if self.entry_script.endswith(".py") else self.entry_script
         return name.replace("/", ".").replace("\\", ".")
-
-    @property
-    def entry_script_path(self) -> str:
-        return os.path.join(self.code_dir, self.entry_script)
 
     @property
     def total_processes(self) -> int:
@@ -185,19 +184,10 @@ def _input_value(name: str, value: Any, base_dir: str) -> tuple[str | None, Inpu
     return str(value), None
 
 
-def _resolve_arguments(text: str, values: dict[str, dict[str, str | None]]) -> tuple[str, ...]:
-    def keep_block(match: re.Match) -> str:
-        inner = match.group(1)
-        for kind, name in BINDING.findall(inner):
-            if values[kind].get(name) is None:
-                return " "
-        return inner
+def _resolve_arguments(text: str, values: Values) -> tuple[str, ...]:
+    tokens = shlex.split(drop_empty_optional_blocks(text, values))
 
-    text = OPTIONAL_BLOCK.sub(keep_block, text)
-    tokens = shlex.split(text)
-
-    def substitute(match: re.Match) -> str:
-        kind, name = match.group(1), match.group(2)
+    def substitute(kind: str, name: str) -> str:
         if name not in values[kind]:
             declared = ", ".join(sorted(values[kind])) or "(none)"
             raise JobValidationError(
@@ -212,7 +202,7 @@ def _resolve_arguments(text: str, values: dict[str, dict[str, str | None]]) -> t
             )
         return resolved
 
-    return tuple(BINDING.sub(substitute, token) for token in tokens)
+    return tuple(substitute_references(token, substitute) for token in tokens)
 
 
 def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:

@@ -85,7 +85,7 @@ def apply_overrides(document: dict, overrides: Iterable[str], source: str) -> di
         keys, value = parse_override(text)
         mapping: Any = document
         for depth, key in enumerate(keys[:-1]):
-            child = mapping.get(key) if isinstance(mapping, dict) else None
+            child: Any = mapping.get(key) if isinstance(mapping, dict) else None
             if child is None:
                 child = type(document)()
                 if hasattr(document, "lines"):

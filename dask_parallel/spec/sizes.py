@@ -1,59 +1,29 @@
-"""Parsing of ``mini_batch_size`` and of ``${{...}}`` binding strings."""
+"""Mini-batch sizes as the spec uses them: the defaults, and the parsing of ``mini_batch_size``.
+
+The parsing itself is the shared value syntax of :mod:`dask_parallel.jobs.syntax`.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
-from dask_parallel.errors import JobValidationError
-
-MINI_BATCH_SIZE_PATTERN = re.compile(r"^\d+([kKmMgG][bB])*$")
-BINDING_PATTERN = re.compile(r"^\s*\$\{\{.*\}\}\s*$")
-UNITS = {"kb": 1024, "mb": 1024**2, "gb": 1024**3}
+from dask_parallel.jobs.syntax import (
+    BINDING_PATTERN,
+    MINI_BATCH_SIZE_PATTERN,
+    UNITS,
+    is_binding,
+    parse_byte_size,
+    parse_mini_batch_size,
+)
 
 DEFAULT_FILES_PER_MINI_BATCH = 10
 DEFAULT_BYTES_PER_MINI_BATCH = 1024 * 1024
 
-
-def is_binding(value: Any) -> bool:
-    """True for a data-binding expression such as ``${{parent.inputs.mbs}}``."""
-    return isinstance(value, str) and bool(BINDING_PATTERN.match(value))
-
-
-def parse_mini_batch_size(value: str | int, where: str = "mini_batch_size") -> int:
-    """Parse a mini-batch size the way Azure ML does (binary kb/mb/gb units).
-
-    A plain number is a file count for file inputs and a byte count for tabular inputs.
-    ``0`` means unset (the default applies).
-
-    >>> parse_mini_batch_size("10"), parse_mini_batch_size("10kb"), parse_mini_batch_size("1MB")
-    (10, 10240, 1048576)
-    """
-    text = str(value)
-    if not MINI_BATCH_SIZE_PATTERN.match(text):
-        raise JobValidationError(
-            f'{where} must follow regex rule ^\\d+([kKmMgG][bB])*$, such as "10" (files) or '
-            f'"100kb" (bytes), with no space or decimal point (got {text!r}).'
-        )
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    number, unit = text[:-2], text[-2:].lower()
-    if not number.isdigit():
-        raise JobValidationError(
-            f"{where} must be a number followed by at most one unit kb, mb or gb (got {text!r})."
-        )
-    return int(number) * UNITS[unit]
-
-
-def parse_byte_size(value: str | int, where: str) -> int:
-    """Parse a byte size such as ``"10mb"`` or ``1048576`` (used by MLTable partition sizes)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value <= 0:
-            raise JobValidationError(f"{where} must be a positive number of bytes (got {value}).")
-        return value
-    size = parse_mini_batch_size(str(value).replace(" ", ""), where)
-    if size <= 0:
-        raise JobValidationError(f"{where} must be a positive number of bytes (got {value!r}).")
-    return size
+__all__ = [
+    "BINDING_PATTERN",
+    "DEFAULT_BYTES_PER_MINI_BATCH",
+    "DEFAULT_FILES_PER_MINI_BATCH",
+    "MINI_BATCH_SIZE_PATTERN",
+    "UNITS",
+    "is_binding",
+    "parse_byte_size",
+    "parse_mini_batch_size",
+]

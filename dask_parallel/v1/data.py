@@ -19,6 +19,7 @@ from dask_parallel import config
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.paths import is_remote
+from dask_parallel.rundir.atomic import atomic_open
 
 
 def _paths(path: Any) -> list[str]:
@@ -45,11 +46,8 @@ def _mltable_folder(document: dict[str, Any]) -> str:
     folder = os.path.join(root, ".v1-datasets", digest)
     target = os.path.join(folder, "MLTable")
     if not os.path.isfile(target):
-        os.makedirs(folder, exist_ok=True)
-        temporary = f"{target}.tmp-{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as handle:
+        with atomic_open(target) as handle:
             handle.write(text)
-        os.replace(temporary, target)
     return folder
 
 

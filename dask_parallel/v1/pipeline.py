@@ -208,7 +208,7 @@ class Experiment:
             raise JobValidationError(f"Experiment.submit needs a Pipeline (got {type(config).__name__}).")
         job = config.to_v2(pipeline_parameters, name=self.name)
         job.settings.force_rerun = bool(regenerate_outputs)
-        from dask_parallel.pipelines.runner import run_pipeline
+        from dask_parallel.engine import run
 
-        result = run_pipeline(job, client=client, run_dir=run_dir, show_progress=show_progress)
+        result = run(job, client=client, run_dir=run_dir, show_progress=show_progress)
         return PipelineRun(self, result)

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any
+from typing import IO, Any
 
 from dask_parallel.batching import MiniBatch
 from dask_parallel.execution.events import AttemptResult
@@ -81,6 +81,7 @@ class EntryScriptHost:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._files: dict[str, Any] = {}
+        self._current: tuple[str, str] | None = None  # (mini-batch id, token) being run
         self.watchdog = Watchdog(self._on_timeout)
 
     # -- log files --------------------------------------------------------------------
@@ -89,7 +90,7 @@ class EntryScriptHost:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
-    def _file(self, key: str, *parts: str):
+    def _file(self, key: str, *parts: str) -> IO[str]:
         handle = self._files.get(key)
         if handle is None:
             handle = open(self._path(*parts), "a", encoding="utf-8", buffering=1)  # noqa: SIM115
@@ -184,6 +185,8 @@ class EntryScriptHost:
                     module_spec = importlib.util.spec_from_file_location(
                         spec.module_name, os.path.join(spec.code_dir, spec.entry_script)
                     )
+                    if module_spec is None or module_spec.loader is None:
+                        raise ImportError(f"cannot import the entry script {spec.entry_script!r} as a module")
                     module = importlib.util.module_from_spec(module_spec)
                     sys.modules[spec.module_name] = module
                     module_spec.loader.exec_module(module)
@@ -346,7 +349,7 @@ class EntryScriptHost:
             stream.write(f"{token}\n")
             stream.flush()
 
-    def _stream(self, key: str, folder: str, suffix: str, binary: bool = False):
+    def _stream(self, key: str, folder: str, suffix: str, binary: bool = False) -> IO[Any]:
         """This process's own append-only file in ``folder`` (rows, started tokens)."""
         handle = self._files.get(key)
         if handle is None:
@@ -372,6 +375,8 @@ class EntryScriptHost:
 
     def _load(self, mb: MiniBatch) -> tuple[Any, str | None]:
         if mb.block is not None:
+            if self.spec.reader is None:
+                raise RuntimeError(f"mini batch {mb.id} holds table rows but the job has no table reader")
             return self.spec.reader.read(mb.block), None
         if not any(is_remote(path) for path in mb.files):
             return list(mb.files), None
@@ -390,7 +395,7 @@ class EntryScriptHost:
         return local, staged
 
     def _on_timeout(self, label: str, stack: str) -> None:
-        current = getattr(self, "_current", None)
+        current = self._current
         spec = self.spec
         if label == "init":
             message = f"init() did not finish in {3 * spec.timeout + 30} seconds. Stopping this process."

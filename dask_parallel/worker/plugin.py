@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from distributed import WorkerPlugin, get_worker
+from distributed import Worker, WorkerPlugin, get_worker
 
 from dask_parallel.batching import MiniBatch
 from dask_parallel.execution.events import AttemptResult
@@ -26,10 +26,10 @@ class EntryScriptPlugin(WorkerPlugin):
         self.name = plugin_name(spec.job_id)
         self.host: EntryScriptHost | None = None
 
-    def setup(self, worker) -> None:
+    def setup(self, worker: Worker) -> None:
         self.host = EntryScriptHost(self.spec, worker)
 
-    def teardown(self, worker) -> None:
+    def teardown(self, worker: Worker) -> None:
         host, self.host = self.host, None
         if host is not None:
             host.shutdown()
@@ -39,8 +39,9 @@ def run_mini_batch(job_id: str, mb: MiniBatch, attempt: int, token: str) -> Atte
     """The Dask task: one attempt of one mini-batch on this worker's host."""
     worker = get_worker()
     plugin = worker.plugins.get(plugin_name(job_id))
-    if plugin is None:
+    if not isinstance(plugin, EntryScriptPlugin):
         raise RuntimeError(f"dask_parallel job {job_id} is not registered on worker {worker.address}")
     if plugin.host is None:  # the task arrived before the plugin's setup finished
         plugin.setup(worker)
+    assert plugin.host is not None
     return plugin.host.run_attempt(mb, attempt, token)

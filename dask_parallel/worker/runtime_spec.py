@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 from dask_parallel.inputs.mltable.reader import TableReader
+from dask_parallel.rundir.layout import RunLayout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,12 +32,12 @@ class RuntimeSpec:
 
     @property
     def logs_dir(self) -> str:
-        return os.path.join(self.run_dir, "logs")
+        return RunLayout(self.run_dir).logs_dir
 
     @property
     def parts_dir(self) -> str:
-        return os.path.join(self.run_dir, "parts")
+        return RunLayout(self.run_dir).parts_dir
 
     @property
     def markers_dir(self) -> str:
-        return os.path.join(self.run_dir, "attempts")
+        return RunLayout(self.run_dir).markers_dir

@@ -17,7 +17,7 @@ def fail(mb, attempt=1, outcome=Outcome.RUN_ERROR, total=10):
 def test_completes_when_all_succeed():
     state = JobState(["a", "b"], Policy())
     assert state.record(ok("a")) is Action.DONE
-    assert state.status is None
+    assert state.status == "Running"
     assert state.record(ok("b")) is Action.DONE
     assert state.status == "Completed"
     assert (state.items_succeeded, state.items_failed) == (20, 0)
@@ -54,7 +54,7 @@ def test_item_threshold_message_is_azures():
     state = JobState(["a", "b", "c", "d"], Policy(error_threshold=2))
     state.record(ok("a", succeeded=9))
     state.record(ok("b", succeeded=9))
-    assert state.status is None
+    assert state.status == "Running"
     state.record(ok("c", succeeded=9))
     assert state.status == "Failed"
     assert state.reason == "The number of failed items is 3, which exceeds error threshold 2."
@@ -84,7 +84,7 @@ def test_mini_batch_threshold_one_allows_one():
 def test_percent_waits_until_everything_is_scheduled():
     state = JobState(["a", "b", "c", "d"], Policy(max_attempts=1, allowed_failed_percent=10))
     state.record(fail("a"))
-    assert state.status is None
+    assert state.status == "Running"
     state.mark_all_scheduled()
     assert state.status == "Failed"
     assert "25% (1 of 4)" in state.reason
@@ -94,7 +94,7 @@ def test_init_failures_do_not_charge_attempts_until_the_limit():
     state = JobState(["a"], Policy(max_attempts=1, max_init_failures=2))
     assert state.record(Report("a", 1, Outcome.INIT_ERROR, error="bad model")) is Action.RESUBMIT
     assert state.record(Report("a", 1, Outcome.INIT_ERROR, error="bad model")) is Action.RESUBMIT
-    assert state.status is None
+    assert state.status == "Running"
     state.record(Report("a", 1, Outcome.INIT_ERROR, error="bad model"))
     assert state.status == "Failed"
     assert state.reason.startswith("The init() in the entry script had raised exception for 3 times.")
