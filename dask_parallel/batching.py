@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from dask_parallel.execution.policies import halves
 from dask_parallel.inputs.blocks import Block, BlockGroup
 
 
@@ -92,4 +93,27 @@ def keyed_file_mini_batches(groups: Sequence[tuple[tuple[str, ...], dict[str, An
             partition_key_value=dict(value),
         )
         for index, (files, value) in enumerate(groups)
+    ]
+
+
+def split_mini_batch(mb: MiniBatch) -> list[MiniBatch]:
+    """The two halves of a failing mini-batch of files (``split_on_failure``), in input order.
+
+    Each half keeps its parent's index (rows and reports stay in the plan's order) and
+    gets an id derived from the parent's, so the same failure splits the same way in
+    every run. A single file cannot be split: the result is then empty.
+
+    >>> [h.files for h in split_mini_batch(file_mini_batches(["a", "b", "c"], 3)[0])]
+    [('a', 'b'), ('c',)]
+    """
+    if mb.block is not None:
+        raise ValueError(f"mini batch {mb.index} is a table block; only mini-batches of files are split")
+    return [
+        MiniBatch(
+            index=mb.index,
+            id=f"{mb.id}-h{number}",
+            files=mb.files[start:stop],
+            partition_key_value=mb.partition_key_value,
+        )
+        for number, (start, stop) in enumerate(halves(len(mb.files)))
     ]

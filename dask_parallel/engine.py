@@ -105,6 +105,7 @@ def run(
     spec = build_job_spec(job, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout):
         plan = plan_input(spec)
+        _check_beyond_azure(spec, plan)
         identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
         reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
     if reuse_key is not None:
@@ -247,6 +248,7 @@ def _execute(
         mini_batch_error_threshold=spec.mini_batch_error_threshold,
         allowed_failed_percent=spec.driver.allowed_failed_percent,
         max_init_failures=2 * spec.total_processes,
+        **_policy_beyond_azure(spec),
     )
     state = JobState([mb.id for mb in plan.mini_batches], policy)
     for mb_id, record in restored.items():
@@ -281,6 +283,7 @@ def _execute(
                 driver.winning_parts.update(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}
                 )
+                _restore_split(driver, restored)
                 driver.run(pending)
         if client is None and getattr(connected, "cluster", None) is not None:
             link = None  # the dashboard closed with the cluster started for this job
@@ -315,9 +318,9 @@ def _finish(
         f"There are {state.total} mini batches. Processed {state.succeeded + state.failed} mini "
         f"batches containing {state.items_processed} items, {state.items_succeeded} succeeded, "
         f"{state.items_failed} failed. The error threshold is {spec.error_threshold}."
-    )
+    ) + _split_summary(driver)
     journal.write_result(state.status, state.reason, summary, driver.errors if driver else [])
-    journal.write_failed_items(_failed_items(plan, state))
+    journal.write_failed_items(_failed_items(plan, state, driver))
     journal.log(f"job {state.status}: {state.reason or summary}")
     journal.ledger("job", status=state.status, reason=state.reason)
     journal.close()
@@ -340,12 +343,21 @@ def _finish(
     )
 
 
-def _failed_items(plan: InputPlan, state: JobState) -> list[tuple[str, int, str, str]]:
-    """Which inputs failed and why: every item of a failed mini-batch, and short returns."""
+def _failed_items(
+    plan: InputPlan, state: JobState, driver: Driver | None = None
+) -> list[tuple[str, int, str, str]]:
+    """Which inputs failed and why: every item of a failed mini-batch, and short returns.
+
+    A mini-batch that was split (split_on_failure) names only the items that failed on
+    their own, each with its error.
+    """
     rows = []
+    split = driver.split_failures if driver is not None else {}
     for mb in plan.mini_batches:
         record = state.mini_batches[mb.id]
-        if record.final == "failed":
+        if mb.id in split:
+            rows.extend((mb.id, mb.index, item, reason) for item, reason in split[mb.id])
+        elif record.final == "failed":
             reason = record.last_error or "failed"
             for item in mb.files or (mb.describe(),):
                 rows.append((mb.id, mb.index, item, reason))
@@ -358,10 +370,60 @@ def _failed_items(plan: InputPlan, state: JobState) -> list[tuple[str, int, str,
     return rows
 
 
+SUMMARY_ITEMS_SHOWN = 10
+
+
+def _split_summary(driver: Driver | None) -> str:
+    """The items that failed on their own in split mini-batches (split_on_failure), by name."""
+    failures = [item for items in (driver.split_failures.values() if driver else ()) for item in items]
+    if not failures:
+        return ""
+    shown = "; ".join(f"{item}: {reason}" for item, reason in failures[:SUMMARY_ITEMS_SHOWN])
+    more = len(failures) - SUMMARY_ITEMS_SHOWN
+    return (
+        f"\nSplitting failed mini batches isolated {len(failures)} failed item(s): {shown}"
+        + (f"; and {more} more" if more > 0 else "")
+        + ". All are listed in logs/sys/job_report/failed_items.csv."
+    )
+
+
+def _check_beyond_azure(spec: JobSpec, plan: InputPlan) -> None:
+    """Settings beyond Azure that this input cannot honour."""
+    if spec.split_on_failure and any(mb.is_tabular for mb in plan.mini_batches):
+        raise JobValidationError(
+            "retry_settings.split_on_failure applies to inputs divided into files (uri_folder, "
+            "uri_file, or an MLTable of paths); this job's input is divided into table blocks. "
+            "Remove split_on_failure, or lower mini_batch_size to isolate bad rows."
+        )
+
+
+def _policy_beyond_azure(spec: JobSpec) -> dict[str, Any]:
+    """The Policy fields of retry by error type, backoff, bisection and speculation."""
+    return {
+        "split_on_failure": spec.split_on_failure,
+        "retry_on": spec.retry_on,
+        "no_retry_on": spec.no_retry_on,
+        "backoff_initial": spec.backoff_initial,
+        "backoff_max": spec.backoff_max,
+        "speculation": spec.speculation,
+        "speculation_multiplier": spec.speculation_multiplier,
+        "speculation_min_seconds": spec.speculation_min_seconds,
+    }
+
+
+def _restore_split(driver: Driver, restored: dict[str, dict[str, Any]]) -> None:
+    """Split mini-batches reused from an earlier run keep their halves' rows and failures."""
+    for mb_id, record in restored.items():
+        if record.get("parts") is not None:
+            driver.split_parts[mb_id] = [tuple(part) if part else None for part in record["parts"]]
+            driver.split_failures[mb_id] = [tuple(item) for item in record.get("failed_items") or []]
+
+
 def _write_outputs(spec: JobSpec, state: JobState, driver: Driver | None) -> None:
     if spec.append_row_uri is not None and driver is not None:
-        # state.mini_batches keeps the plan's order, so rows come out in mini-batch order.
-        parts = [driver.winning_parts.get(mb_id) for mb_id in state.mini_batches]
+        # state.mini_batches keeps the plan's order, so rows come out in mini-batch order;
+        # a split mini-batch contributes its halves' rows, in input order.
+        parts = [part for mb_id in state.mini_batches for part in driver.parts_of(mb_id)]
         assemble(parts, spec.append_row_uri, has_header=spec.driver.append_row_dataframe_header)
     for output in spec.outputs.values():
         if output.type == "mltable":  # describe the folder so that the next step can load it
@@ -408,6 +470,7 @@ def resume(
     else:
         spec = spec_from_dict(stored["spec"])
     plan = plan_input(spec)
+    _check_beyond_azure(spec, plan)
     identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
     changes = describe_changes(stored.get("identity", {}), identity)
     if changes and not force:

@@ -9,7 +9,7 @@ from typing import Any
 
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
-from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction
+from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction, SpeculationSettings
 from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Parallel:
         environment_variables: Mapping[str, Any] | None = None,
         is_deterministic: bool = True,
         resources: Mapping[str, Any] | None = None,
+        speculation: SpeculationSettings | bool | Mapping[str, Any] | None = None,
         **azure_only: Any,
     ) -> None:
         unknown = sorted(set(azure_only) - set(AZURE_ONLY))
@@ -162,6 +163,9 @@ class Parallel:
             raise JobValidationError(
                 f"retry_settings.timeout must be in (0, {MAX_TIMEOUT}] seconds (got {timeout})."
             )
+        self.speculation = SpeculationSettings.coerce(
+            dict(speculation) if isinstance(speculation, Mapping) else speculation
+        )
 
         if (
             logging_level is not None

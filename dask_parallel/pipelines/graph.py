@@ -10,7 +10,7 @@ from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import PARENT_INPUT, PARENT_JOB_OUTPUT, PipelineInput
 from dask_parallel.jobs.command import BINDING as COMMAND_BINDING
 from dask_parallel.jobs.command import Command
-from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output, RetrySettings
+from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.paths import normalize_path
 from dask_parallel.pipelines.job import PipelineJob
@@ -297,7 +297,8 @@ def _resolve_settings(job: PipelineJob, step: str, node: Parallel) -> None:
     node.logging_level = level
     for key in INT_SETTINGS:
         setattr(node, key, as_int(key, value_of(key, getattr(node, key))))
-    node.retry_settings = RetrySettings(
+    node.retry_settings = dataclasses.replace(  # keeps the settings beyond timeout and max_retries
+        node.retry_settings,
         timeout=as_int(
             "retry_settings.timeout", value_of("retry_settings.timeout", node.retry_settings.timeout)
         ),

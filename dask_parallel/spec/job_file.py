@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from dask_parallel.errors import JobValidationError
-from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction
+from dask_parallel.jobs.entities import RETRY_KEYS, Input, Output, RetrySettings, RunFunction
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.spec.overrides import apply_overrides
 from dask_parallel.spec.sizes import is_binding
@@ -41,6 +41,7 @@ PARALLEL_KEYS = (
     "retry_settings",
     "environment_variables",
     "identity",
+    "speculation",
 )
 TASK_KEYS = ("type", "code", "entry_script", "environment", "program_arguments", "append_row_to", "model")
 INPUT_KEYS = (
@@ -212,8 +213,8 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
         )
     retry = document.get("retry_settings")
     if retry is not None:
-        file.check_keys(retry, ("max_retries", "timeout"), "retry_settings")
-        retry = RetrySettings(**retry)
+        file.check_keys(retry, RETRY_KEYS, "retry_settings")
+        retry = _build(file, document, "retry_settings", RetrySettings, retry)
     arguments = {
         key: value
         for key, value in document.items()

@@ -77,6 +77,16 @@ class JobSpec:
     environment_variables: dict[str, str]
     is_deterministic: bool
     driver: DriverOptions
+    # Beyond Azure (retry_settings.split_on_failure / retry_on / no_retry_on / backoff and
+    # speculation); the defaults keep Azure's behaviour and read older job.json files.
+    split_on_failure: bool = False
+    retry_on: tuple[str, ...] = ()
+    no_retry_on: tuple[str, ...] = ()
+    backoff_initial: float = 0.0
+    backoff_max: float = 60.0
+    speculation: bool = False
+    speculation_multiplier: float = 3.0
+    speculation_min_seconds: float = 10.0
 
     @property
     def module_name(self) -> str:
@@ -350,7 +360,29 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         environment_variables=dict(job.environment_variables),
         is_deterministic=job.is_deterministic,
         driver=driver,
+        **_beyond_azure(job),
     )
+
+
+def _beyond_azure(job: Parallel) -> dict[str, Any]:
+    """The JobSpec fields of the retry, bisection and speculation settings."""
+    retry = job.retry_settings
+    backoff = retry.backoff or {}
+    speculation = getattr(job, "speculation", None)
+    fields: dict[str, Any] = {
+        "split_on_failure": bool(retry.split_on_failure),
+        "retry_on": tuple(retry.retry_on or ()),
+        "no_retry_on": tuple(retry.no_retry_on or ()),
+        "backoff_initial": float(backoff.get("initial", 0.0)),
+        "backoff_max": float(backoff.get("max") or max(60.0, backoff.get("initial", 0.0))),
+    }
+    if speculation is not None and speculation.enabled:
+        fields.update(
+            speculation=True,
+            speculation_multiplier=float(speculation.multiplier),
+            speculation_min_seconds=float(speculation.min_seconds),
+        )
+    return fields
 
 
 def spec_from_dict(data: dict[str, Any]) -> JobSpec:
@@ -362,4 +394,7 @@ def spec_from_dict(data: dict[str, Any]) -> JobSpec:
     values["program_arguments"] = tuple(values["program_arguments"])
     if values.get("partition_keys") is not None:
         values["partition_keys"] = tuple(values["partition_keys"])
+    for key in ("retry_on", "no_retry_on"):
+        if key in values:
+            values[key] = tuple(values[key])
     return JobSpec(**values)
