@@ -102,7 +102,7 @@ def main() -> None:
         figures = measure(args.files, args.base, args.slow, speculation, args.workers)
         print(
             f"{'on' if speculation else 'off':<12} {figures['seconds']:>8.1f}s {figures['copies']:>7} "
-            f"{str(figures['exactly_once']):>18}   ({figures['status']})"
+            f"{figures['exactly_once']!s:>18}   ({figures['status']})"
         )
 
 

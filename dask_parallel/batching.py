@@ -117,3 +117,12 @@ def split_mini_batch(mb: MiniBatch) -> list[MiniBatch]:
         )
         for number, (start, stop) in enumerate(halves(len(mb.files)))
     ]
+
+
+def cut_file_mini_batch(files: Sequence[str], start: int, stop: int, index: int) -> MiniBatch:
+    """Files ``[start, stop)`` as mini-batch ``index`` (mini-batches sized by time).
+
+    The id is made as :func:`file_mini_batches` makes it: it depends on the files only.
+    """
+    group = tuple(files[start:stop])
+    return MiniBatch(index=index, id=f"mb{index:06d}-{_digest('files', group)}", files=group)

@@ -22,6 +22,7 @@ from dask_parallel.errors import JobValidationError, ResumeError
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.progress import Progress
+from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import JobState, Policy
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
@@ -29,7 +30,7 @@ from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.fingerprint import resume_identity
-from dask_parallel.rundir.ledger import Journal
+from dask_parallel.rundir.ledger import Journal, read_ledger
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_pid
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
@@ -260,6 +261,9 @@ def _execute(
             record["attempt"],
         )
     pending = [mb for mb in plan.mini_batches if mb.id not in restored]
+    divider = _divider(spec, plan, run_dir)
+    if divider is not None:
+        state.growing = not divider.done
     started = time.time()
     link = None
     driver: Driver | None = None
@@ -284,14 +288,17 @@ def _execute(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}
                 )
                 _restore_split(driver, restored)
+                if divider is not None:
+                    divider.workers = max(1, worker_count(connected))
+                    driver.divider = divider
                 driver.run(pending)
         if client is None and getattr(connected, "cluster", None) is not None:
             link = None  # the dashboard closed with the cluster started for this job
     except KeyboardInterrupt:
         state.abort("The job was canceled by the user.", status="Canceled")
-        _finish(spec, plan, state, journal, driver, started, link)
+        _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
         raise
-    result = _finish(spec, plan, state, journal, driver, started, link)
+    result = _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
     if reuse_key is not None and result.status == "Completed":
         reuse.remember(reuse_key, result, spec)
     return result
@@ -387,6 +394,35 @@ def _split_summary(driver: Driver | None) -> str:
     )
 
 
+def _cut_records(run_dir: str) -> list[dict[str, Any]]:
+    """The mini-batches sized by time that earlier runs of ``run_dir`` cut (the last word per index)."""
+    cuts = {r["index"]: r for r in read_ledger(run_dir) if r.get("event") == "cut"}
+    return [cuts[index] for index in sorted(cuts)]
+
+
+def _divider(spec: JobSpec, plan: InputPlan, run_dir: str) -> AdaptiveDivider | None:
+    """Mini-batches sized by time: a divider that continues after the cuts already in ``plan``."""
+    if spec.target_duration is None:
+        return None
+    divider = AdaptiveDivider(plan.files, spec.target_duration, workers=spec.total_processes)
+    if plan.mini_batches:
+        replayed = divider.replay(_cut_records(run_dir))
+        if [mb.id for mb in replayed] != [mb.id for mb in plan.mini_batches]:
+            raise ResumeError(
+                f"the mini-batches sized by time in {run_dir!r} could not be cut again the same way: "
+                "its ledger.jsonl no longer matches the input. Start a new run, or force a fresh "
+                "run in this directory (force=True, or dask-parallel resume --force)."
+            )
+    return divider
+
+
+def _cut_plan(plan: InputPlan, divider: AdaptiveDivider | None) -> InputPlan:
+    """The plan with every mini-batch cut during the run (for reports)."""
+    if divider is None:
+        return plan
+    return dataclasses.replace(plan, mini_batches=tuple(divider.batches.values()))
+
+
 def _check_beyond_azure(spec: JobSpec, plan: InputPlan) -> None:
     """Settings beyond Azure that this input cannot honour."""
     if spec.split_on_failure and any(mb.is_tabular for mb in plan.mini_batches):
@@ -479,6 +515,10 @@ def resume(
             "no longer answer the same job. Restore the input and settings, start a new run, or "
             "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
         )
+    if spec.target_duration is not None and not force:
+        # Mini-batches sized by time: the cuts the earlier runs made, again, then the remainder.
+        replay = AdaptiveDivider(plan.files, spec.target_duration).replay(_cut_records(folder))
+        plan = dataclasses.replace(plan, mini_batches=tuple(replay))
     restored = {} if force else finished_mini_batches(folder, {mb.id for mb in plan.mini_batches})
     return execute(
         spec,

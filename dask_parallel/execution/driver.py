@@ -24,6 +24,7 @@ from distributed.client import FutureCancelledError
 
 from dask_parallel.batching import MiniBatch, split_mini_batch
 from dask_parallel.execution.events import AttemptResult
+from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Action, JobState, Outcome, Report
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
@@ -88,6 +89,7 @@ class Driver:
         self._copies: dict[str, set[str]] = {}  # mini-batch id -> keys of its copies in flight
         self.speculative_attempts = 0
         self._later: list[tuple[MiniBatch, int]] = []  # more follow-ups of one result (halves)
+        self.divider: AdaptiveDivider | None = None  # set for mini-batches sized by time
         self._last_speculation = 0.0
 
     # -- submission -------------------------------------------------------------------
@@ -158,7 +160,7 @@ class Driver:
     # -- main loop --------------------------------------------------------------------
     def run(self, pending: Sequence[MiniBatch]) -> None:
         todo: collections.deque[tuple[MiniBatch, int]] = collections.deque((mb, 1) for mb in pending)
-        if not todo:
+        if not todo and self._division_done():
             self.state.mark_all_scheduled()
         last_progress = time.monotonic()
         last_overview = 0.0
@@ -170,12 +172,14 @@ class Driver:
             while not self.state.finished:
                 if self._delayed and self._release_delayed(todo):
                     last_progress = time.monotonic()  # waiting out a backoff is not a stall
+                if self.divider is not None:
+                    self._cut_more(todo)
                 free = self.window - len(self._inflight)
                 # Top up in chunks: one client.map per chunk costs far less than one per task,
                 # and the workers still hold three quarters of the window meanwhile.
                 if todo and (free >= self.refill or len(self._inflight) < self.refill):
                     self._submit([todo.popleft() for _ in range(min(free, len(todo)))])
-                    if not todo and not self.state.all_scheduled:
+                    if not todo and not self.state.all_scheduled and self._division_done():
                         self.state.mark_all_scheduled()
                         self.journal.log("every mini batch has been scheduled")
                 if not self._inflight and not self._delayed:
@@ -306,6 +310,13 @@ class Driver:
         )
         action = self.state.record(report)
         self.journal.attempt(result, action.value)
+        if (
+            self.divider is not None
+            and action is Action.DONE
+            and result.outcome is Outcome.SUCCEEDED
+            and mb.id in self.divider.batches
+        ):
+            self.divider.observe(result.elapsed, result.total_items or len(mb.files))
         if result.error and len(self.errors) < MAX_ERRORS_KEPT:
             where = f"{result.node_id}/{result.process_name}" if result.process_name else "unknown process"
             self.errors.append(
@@ -437,6 +448,29 @@ class Driver:
         if mb_id in self.split_parts:
             return self.split_parts[mb_id]
         return [self.winning_parts.get(mb_id)]
+
+    def _division_done(self) -> bool:
+        return self.divider is None or self.divider.done
+
+    def _cut_more(self, todo: collections.deque[tuple[MiniBatch, int]]) -> None:
+        """Cut mini-batches sized by time as workers free up, each at the latest measured size.
+
+        One per worker: a mini-batch cut earlier would miss the measurements that
+        arrive meanwhile.
+        """
+        divider = self.divider
+        assert divider is not None
+        while not divider.done and len(todo) + len(self._inflight) < divider.workers:
+            batch = divider.cut()
+            assert batch is not None
+            cut = divider.cuts[-1]
+            self.state.grow(batch.id)
+            self.journal.ledger(
+                "cut", index=cut.index, mb=cut.mb, start=cut.start, stop=cut.stop, size=cut.size
+            )
+            todo.append((batch, 1))
+        if divider.done and self.state.growing:
+            self.state.stop_growing()
 
     def _speculate(self) -> None:
         """Start copies of stragglers on idle workers when the state machine asks for them."""

@@ -154,9 +154,10 @@ def next_size(
 ) -> int:
     """The size of the next mini-batches, so that one takes about ``target`` seconds.
 
-    The ideal size ``target / seconds_per_item`` is approached by a smoothed step (a
-    weighted mean of the current and the ideal size, weight ``smoothing`` on the ideal),
-    never growing or shrinking by more than ``max_growth`` times at once, and bounded by
+    The ideal size ``target / seconds_per_item`` is taken at once when it is smaller and
+    approached by a smoothed step when larger (a weighted mean of the current and the
+    ideal size, weight ``smoothing`` on the ideal), never growing or shrinking by more
+    than ``max_growth`` times at once, and bounded by
     ``[minimum, maximum]``. Sizes only change from measured evidence: a non-positive
     ``seconds_per_item`` keeps the current size.
 
@@ -169,7 +170,11 @@ def next_size(
     if seconds_per_item <= 0 or target <= 0:
         return current
     ideal = target / seconds_per_item
-    step = (1 - smoothing) * current + smoothing * ideal
+    # Too slow costs more than too fast (a long mini-batch holds the job's end): shrink at
+    # once, grow smoothed.
+    step = ideal if ideal < current else current + smoothing * (ideal - current)
+    if abs(ideal - step) < 1:  # a smoothed step would stop one item short of the ideal size
+        step = ideal
     step = min(current * max_growth, max(current / max_growth, step))
     return int(min(maximum, max(minimum, round(step))))
 

@@ -143,6 +143,10 @@ class Progress:
     # -- events -------------------------------------------------------------------------
     def update(self, result: Any, action: Action) -> None:
         """Count one finished attempt and what the state machine decided about it."""
+        if self.state.total != self.total:  # mini-batches sized by time are cut as the job runs
+            self.total = self.state.total
+            if self._bar is not None:
+                self._bar.total = self.total
         if action is Action.RETRY:
             self.retried += 1
         finished = 0

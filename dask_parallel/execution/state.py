@@ -108,6 +108,7 @@ class JobState:
         self.mini_batches = {mb_id: MiniBatchState() for mb_id in mini_batch_ids}
         self.pieces: dict[str, MiniBatchState] = {}  # halves of split mini-batches, any depth
         self.durations: list[float] = []  # elapsed seconds of succeeded attempts
+        self.growing = False  # more mini-batches are still to be cut (sized by time)
         self._rng = rng or random.Random()
         self.all_scheduled = False
         self.init_failures = 0
@@ -246,6 +247,19 @@ class JobState:
             speculated=speculated,
         )
 
+    def grow(self, mb_id: str) -> None:
+        """Add a mini-batch cut while the job runs; the job cannot complete until :meth:`stop_growing`."""
+        if mb_id in self.mini_batches:
+            raise ValueError(f"mini batch {mb_id} is already part of the job")
+        self.growing = True
+        self.mini_batches[mb_id] = MiniBatchState()
+        self.pending += 1
+
+    def stop_growing(self) -> None:
+        """Every mini-batch has been cut: the job may complete once they are final."""
+        self.growing = False
+        self._check()
+
     def mark_all_scheduled(self) -> None:
         """Every mini-batch has been submitted at least once: the percent check may start."""
         self.all_scheduled = True
@@ -334,7 +348,7 @@ class JobState:
                     f"{policy.allowed_failed_percent:g}%."
                 )
                 return
-        if self.pending == 0:
+        if self.pending == 0 and not self.growing:
             if self.succeeded == 0:
                 self._fail(NO_SUCCESS_MESSAGE)
             else:

@@ -10,7 +10,7 @@ from typing import Any
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
 from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction, SpeculationSettings
-from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
+from dask_parallel.spec.sizes import is_auto_size, is_binding, parse_duration, parse_mini_batch_size
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class Parallel:
         is_deterministic: bool = True,
         resources: Mapping[str, Any] | None = None,
         speculation: SpeculationSettings | bool | Mapping[str, Any] | None = None,
+        target_duration: str | float | None = None,
         **azure_only: Any,
     ) -> None:
         unknown = sorted(set(azure_only) - set(AZURE_ONLY))
@@ -135,7 +136,11 @@ class Parallel:
         self.error_threshold = error_threshold
         self.mini_batch_error_threshold = mini_batch_error_threshold
 
-        if mini_batch_size is not None and not is_binding(mini_batch_size):
+        if (
+            mini_batch_size is not None
+            and not is_binding(mini_batch_size)
+            and not is_auto_size(mini_batch_size)
+        ):
             if not isinstance(mini_batch_size, str):
                 raise JobValidationError(
                     f'mini_batch_size must be a string such as "10" (files) or "100kb" '
@@ -144,6 +149,14 @@ class Parallel:
                 )
             parse_mini_batch_size(mini_batch_size)
         self.mini_batch_size = mini_batch_size
+        if target_duration is not None:
+            parse_duration(target_duration)
+            if mini_batch_size is not None and not is_auto_size(mini_batch_size):
+                raise JobValidationError(
+                    f"target_duration sizes mini-batches by time, so it cannot be combined with "
+                    f"mini_batch_size {mini_batch_size!r}; remove mini_batch_size or set it to auto."
+                )
+        self.target_duration = target_duration
 
         if partition_keys is not None:
             if not isinstance(partition_keys, (list, tuple)) or not all(

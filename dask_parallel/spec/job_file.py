@@ -42,6 +42,7 @@ PARALLEL_KEYS = (
     "environment_variables",
     "identity",
     "speculation",
+    "target_duration",
 )
 TASK_KEYS = ("type", "code", "entry_script", "environment", "program_arguments", "append_row_to", "model")
 INPUT_KEYS = (

@@ -15,7 +15,13 @@ from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.paths import exists, is_remote, normalize_path
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
-from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
+from dask_parallel.spec.sizes import (
+    DEFAULT_TARGET_DURATION,
+    is_auto_size,
+    is_binding,
+    parse_duration,
+    parse_mini_batch_size,
+)
 
 BINDING = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z_]\w*)\s*\}\}")
 OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.S)
@@ -87,6 +93,7 @@ class JobSpec:
     speculation: bool = False
     speculation_multiplier: float = 3.0
     speculation_min_seconds: float = 10.0
+    target_duration: float | None = None  # seconds; set: mini-batches are sized by time
 
     @property
     def module_name(self) -> str:
@@ -311,7 +318,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
     if job.mini_batch_size is not None:
         if is_binding(job.mini_batch_size):
             raise _binding_error("mini_batch_size", job.mini_batch_size)
-        mini_batch_size = parse_mini_batch_size(job.mini_batch_size) or None
+        if not is_auto_size(job.mini_batch_size):
+            mini_batch_size = parse_mini_batch_size(job.mini_batch_size) or None
 
     logging_level = job.logging_level or driver.logging_level or "INFO"
     if is_binding(logging_level):
@@ -369,6 +377,9 @@ def _beyond_azure(job: Parallel) -> dict[str, Any]:
     retry = job.retry_settings
     backoff = retry.backoff or {}
     speculation = getattr(job, "speculation", None)
+    target = getattr(job, "target_duration", None)
+    if target is not None and is_binding(target):
+        raise _binding_error("target_duration", target)
     fields: dict[str, Any] = {
         "split_on_failure": bool(retry.split_on_failure),
         "retry_on": tuple(retry.retry_on or ()),
@@ -376,6 +387,10 @@ def _beyond_azure(job: Parallel) -> dict[str, Any]:
         "backoff_initial": float(backoff.get("initial", 0.0)),
         "backoff_max": float(backoff.get("max") or max(60.0, backoff.get("initial", 0.0))),
     }
+    if target is not None:
+        fields["target_duration"] = parse_duration(target)
+    elif is_auto_size(job.mini_batch_size):
+        fields["target_duration"] = DEFAULT_TARGET_DURATION
     if speculation is not None and speculation.enabled:
         fields.update(
             speculation=True,
