@@ -161,3 +161,58 @@ def test_yaml_errors_point_at_the_line(tmp_path):
     path.write_text(text)
     with pytest.raises(JobValidationError, match=r"job.yml, line 14: retry_settings.backoff.initial must be"):
         dp.load_job(path)
+
+
+def _auto_job_file(tmp_path, size_line):
+    (tmp_path / "src").mkdir(exist_ok=True)
+    (tmp_path / "src" / "score.py").write_text("def run(mb):\n    return mb\n")
+    (tmp_path / "data").mkdir(exist_ok=True)
+    for i in range(7):
+        (tmp_path / "data" / f"f{i}.txt").write_text("x")
+    path = tmp_path / "job.yml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            type: parallel
+            inputs:
+              data: {{type: uri_folder, path: ./data}}
+            input_data: ${{{{inputs.data}}}}
+            {size_line}
+            task: {{type: run_function, code: ./src, entry_script: score.py}}
+            """
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "size_line, seconds",
+    [("mini_batch_size: auto", 30.0), ("target_duration: 2m", 120.0), ("target_duration: 1.5", 1.5)],
+)
+def test_sizing_by_time_settings(tmp_path, size_line, seconds):
+    loaded = dp.load_job(_auto_job_file(tmp_path, size_line))
+    spec = build_job_spec(loaded, base_dir=str(tmp_path), run_dir=str(tmp_path / "run"))
+    assert (spec.target_duration, spec.mini_batch_size) == (seconds, None)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"target_duration": "soon"}, "target_duration must be a positive duration such as 30s"),
+        ({"target_duration": 0}, "target_duration must be a positive duration"),
+        ({"target_duration": "30s", "mini_batch_size": "10"}, "cannot be combined with mini_batch_size '10'"),
+    ],
+)
+def test_sizing_by_time_errors(tmp_path, settings, message):
+    with pytest.raises(JobValidationError, match=message):
+        job(tmp_path, **settings)
+
+
+def test_validate_and_mini_batches_explain_a_division_made_at_run_time(tmp_path, capsys):
+    from dask_parallel.cli import main
+
+    path = _auto_job_file(tmp_path, "target_duration: 45s")
+    assert main(["validate", str(path)]) == 0
+    assert "valid. 7 files in mini-batches of about 45 s each" in capsys.readouterr().out
+    with pytest.raises(JobValidationError, match="divides the input while the job runs"):
+        dp.mini_batches(dp.load_job(path))
