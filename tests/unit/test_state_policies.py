@@ -163,3 +163,39 @@ def test_the_first_of_two_copies_wins_and_the_other_is_ignored():
     assert state.record(ok("a", 1)) is Action.DONE
     assert state.record(ok("a", 1)) is Action.IGNORE
     assert state.items_succeeded == 4
+
+
+NAMES = ["ValueError", "KeyError", "ConnectionError", "TimeoutError", "OSError"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    errors=st.lists(st.sampled_from(NAMES), min_size=1, max_size=8),
+    retry_on=st.lists(st.sampled_from(NAMES), unique=True, max_size=3),
+    no_retry_on=st.lists(st.sampled_from(NAMES), unique=True, max_size=3),
+    max_attempts=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_retries_stop_at_the_first_error_not_to_retry_and_never_exceed_max_attempts(
+    errors, retry_on, no_retry_on, max_attempts, seed
+):
+    no_retry_on = [name for name in no_retry_on if name not in retry_on]
+    policy = Policy(
+        max_attempts=max_attempts,
+        retry_on=tuple(retry_on),
+        no_retry_on=tuple(no_retry_on),
+        backoff_initial=0.5,
+        backoff_max=4,
+    )
+    state = JobState(["a"], policy, rng=random.Random(seed))
+    attempt = 0
+    for attempt, name in enumerate(errors, start=1):
+        action = state.record(fail("a", attempt, names=(name,)))
+        retryable = name not in no_retry_on and (not retry_on or name in retry_on)
+        if not retryable or attempt == max_attempts:
+            assert action is Action.DONE
+            break
+        assert action is Action.RETRY
+        base = min(4.0, 0.5 * 2 ** (attempt - 1))
+        assert base / 2 <= state.mini_batches["a"].retry_delay <= base
+    assert state.attempts == attempt <= max_attempts
