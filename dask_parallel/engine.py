@@ -326,6 +326,11 @@ def _finish(
         f"batches containing {state.items_processed} items, {state.items_succeeded} succeeded, "
         f"{state.items_failed} failed. The error threshold is {spec.error_threshold}."
     ) + _split_summary(driver)
+    if driver is not None and driver.speculative_attempts:
+        summary += (
+            f"\nSpeculation started {driver.speculative_attempts} copy(ies) of straggling attempts on idle "
+            "workers (see logs/sys/master_role.txt)."
+        )
     journal.write_result(state.status, state.reason, summary, driver.errors if driver else [])
     journal.write_failed_items(_failed_items(plan, state, driver))
     journal.log(f"job {state.status}: {state.reason or summary}")

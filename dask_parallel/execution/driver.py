@@ -184,7 +184,7 @@ class Driver:
                         self.journal.log("every mini batch has been scheduled")
                 if not self._inflight and not self._delayed:
                     break
-                if self.state.policy.speculation and not todo and not self._delayed:
+                if self.state.policy.speculation and not todo and not self._delayed and self._division_done():
                     self._speculate()
                 wait = 1.0
                 if self._delayed:

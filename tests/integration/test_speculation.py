@@ -78,6 +78,7 @@ def test_a_copy_on_an_idle_worker_beats_the_straggler(tmp_path, three_workers):
     assert elapsed < 20 * BASE  # the job ended before the straggler's first run() could
     log = (tmp_path / "run" / "logs" / "sys" / "master_role.txt").read_text()
     assert "starting a copy on idle worker" in log
+    assert "Speculation started" in (tmp_path / "run" / "logs" / "job_result.txt").read_text()
 
 
 def test_without_speculation_the_straggler_sets_the_end(tmp_path, three_workers):
