@@ -111,7 +111,8 @@ class Driver:
             key=tokens,
             pure=False,
             retries=0,
-            **({"workers": workers, "allow_other_workers": False} if workers else {}),
+            # A preference, not a restriction: a copy must still run if that worker goes away.
+            **({"workers": workers, "allow_other_workers": True} if workers else {}),
         )
         for token, future, (mb, attempt) in zip(tokens, futures, batch):
             self._inflight[token] = (future, mb, attempt)
