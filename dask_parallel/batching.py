@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from dask_parallel.execution.policies import halves
 from dask_parallel.inputs.blocks import Block, BlockGroup
 
 
@@ -93,3 +94,35 @@ def keyed_file_mini_batches(groups: Sequence[tuple[tuple[str, ...], dict[str, An
         )
         for index, (files, value) in enumerate(groups)
     ]
+
+
+def split_mini_batch(mb: MiniBatch) -> list[MiniBatch]:
+    """The two halves of a failing mini-batch of files (``split_on_failure``), in input order.
+
+    Each half keeps its parent's index (rows and reports stay in the plan's order) and
+    gets an id derived from the parent's, so the same failure splits the same way in
+    every run. A single file cannot be split: the result is then empty.
+
+    >>> [h.files for h in split_mini_batch(file_mini_batches(["a", "b", "c"], 3)[0])]
+    [('a', 'b'), ('c',)]
+    """
+    if mb.block is not None:
+        raise ValueError(f"mini batch {mb.index} is a table block; only mini-batches of files are split")
+    return [
+        MiniBatch(
+            index=mb.index,
+            id=f"{mb.id}-h{number}",
+            files=mb.files[start:stop],
+            partition_key_value=mb.partition_key_value,
+        )
+        for number, (start, stop) in enumerate(halves(len(mb.files)))
+    ]
+
+
+def cut_file_mini_batch(files: Sequence[str], start: int, stop: int, index: int) -> MiniBatch:
+    """Files ``[start, stop)`` as mini-batch ``index`` (mini-batches sized by time).
+
+    The id is made as :func:`file_mini_batches` makes it: it depends on the files only.
+    """
+    group = tuple(files[start:stop])
+    return MiniBatch(index=index, id=f"mb{index:06d}-{_digest('files', group)}", files=group)

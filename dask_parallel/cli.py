@@ -225,8 +225,11 @@ def _validate(args: argparse.Namespace) -> int:
     spec = build_job_spec(job, base_dir=job.source_dir, run_dir=new_run_dir(job.name or "parallel_job"))
     plan = plan_input(spec)
     output = f"append_row to {spec.append_row_uri}" if spec.append_row_uri else "summary_only"
+    division = f"{len(plan.mini_batches)} mini-batches"
+    if spec.target_duration is not None:  # cut while the job runs
+        division = f"{len(plan.files)} files in mini-batches of about {spec.target_duration:g} s each"
     print(
-        f"{args.job_file}: valid. {len(plan.mini_batches)} mini-batches of {plan.kind} input "
+        f"{args.job_file}: valid. {division} of {plan.kind} input "
         f"{spec.major_input.uri}; {spec.total_processes} worker processes; {output}."
     )
     return EXIT_COMPLETED

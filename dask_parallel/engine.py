@@ -21,6 +21,7 @@ from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeErr
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.progress import Progress
+from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import JobState, JobStatus, Policy
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
@@ -29,7 +30,7 @@ from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upl
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.fingerprint import resume_identity
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
-from dask_parallel.rundir.ledger import Journal
+from dask_parallel.rundir.ledger import Journal, read_ledger
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_pid
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
@@ -107,6 +108,7 @@ def run(
         spec = build_job_spec(staged, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout):
         plan = plan_input(spec)
+        _check_beyond_azure(spec, plan)
         identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
         reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
     if reuse_key is not None:
@@ -250,6 +252,7 @@ def _execute(
         allowed_failed_percent=spec.driver.allowed_failed_percent,
         max_init_failures=2 * spec.total_processes,
         progress_update_timeout=spec.progress_update_timeout,
+        **_policy_beyond_azure(spec),
     )
     state = JobState([mb.id for mb in plan.mini_batches], policy)
     for mb_id, record in restored.items():
@@ -261,6 +264,9 @@ def _execute(
             record["attempt"],
         )
     pending = [mb for mb in plan.mini_batches if mb.id not in restored]
+    divider = _divider(spec, plan, run_dir)
+    if divider is not None:
+        state.growing = not divider.done
     started = time.time()
     link = None
     driver: Driver | None = None
@@ -283,17 +289,21 @@ def _execute(
                 driver.winning_parts.update(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}
                 )
+                _restore_split(driver, restored)
+                if divider is not None:
+                    divider.workers = max(1, worker_count(connected))
+                    driver.divider = divider
                 driver.run(pending)
         if client is None and getattr(connected, "cluster", None) is not None:
             link = None  # the dashboard closed with the cluster started for this job
     except KeyboardInterrupt:
         state.cancel()
-        _finish(spec, plan, state, journal, driver, started, link)
+        _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
         raise JobCanceledError(
             f"{state.reason} The run directory {run_dir} keeps what finished; "
             f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
         ) from None
-    result = _finish(spec, plan, state, journal, driver, started, link)
+    result = _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
     if reuse_key is not None and result.status == "Completed":
         reuse.remember(reuse_key, result, spec)
     return result
@@ -318,9 +328,14 @@ def _finish(
         f"There are {state.total} mini batches. Processed {state.succeeded + state.failed} mini "
         f"batches containing {state.items_processed} items, {state.items_succeeded} succeeded, "
         f"{state.items_failed} failed. The error threshold is {spec.error_threshold}."
-    )
+    ) + _split_summary(driver)
+    if driver is not None and driver.speculative_attempts:
+        summary += (
+            f"\nSpeculation started {driver.speculative_attempts} copy(ies) of straggling attempts on idle "
+            "workers (see logs/sys/master_role.txt)."
+        )
     journal.write_result(state.status, state.reason, summary, driver.errors if driver else [])
-    journal.write_failed_items(_failed_items(plan, state))
+    journal.write_failed_items(_failed_items(plan, state, driver))
     journal.log(f"job {state.status}: {state.reason or summary}")
     journal.ledger("job", status=state.status, reason=state.reason)
     journal.close()
@@ -343,12 +358,21 @@ def _finish(
     )
 
 
-def _failed_items(plan: InputPlan, state: JobState) -> list[tuple[str, int, str, str]]:
-    """Which inputs failed and why: every item of a failed mini-batch, and short returns."""
+def _failed_items(
+    plan: InputPlan, state: JobState, driver: Driver | None = None
+) -> list[tuple[str, int, str, str]]:
+    """Which inputs failed and why: every item of a failed mini-batch, and short returns.
+
+    A mini-batch that was split (split_on_failure) names only the items that failed on
+    their own, each with its error.
+    """
     rows = []
+    split = driver.split_failures if driver is not None else {}
     for mb in plan.mini_batches:
         record = state.mini_batches[mb.id]
-        if record.final == "failed":
+        if mb.id in split:
+            rows.extend((mb.id, mb.index, item, reason) for item, reason in split[mb.id])
+        elif record.final == "failed":
             reason = record.last_error or "failed"
             for item in mb.files or (mb.describe(),):
                 rows.append((mb.id, mb.index, item, reason))
@@ -361,10 +385,89 @@ def _failed_items(plan: InputPlan, state: JobState) -> list[tuple[str, int, str,
     return rows
 
 
+SUMMARY_ITEMS_SHOWN = 10
+
+
+def _split_summary(driver: Driver | None) -> str:
+    """The items that failed on their own in split mini-batches (split_on_failure), by name."""
+    failures = [item for items in (driver.split_failures.values() if driver else ()) for item in items]
+    if not failures:
+        return ""
+    shown = "; ".join(f"{item}: {reason}" for item, reason in failures[:SUMMARY_ITEMS_SHOWN])
+    more = len(failures) - SUMMARY_ITEMS_SHOWN
+    return (
+        f"\nSplitting failed mini batches isolated {len(failures)} failed item(s): {shown}"
+        + (f"; and {more} more" if more > 0 else "")
+        + ". All are listed in logs/sys/job_report/failed_items.csv."
+    )
+
+
+def _cut_records(run_dir: str) -> list[dict[str, Any]]:
+    """The mini-batches sized by time that earlier runs of ``run_dir`` cut (the last word per index)."""
+    cuts = {r["index"]: r for r in read_ledger(run_dir) if r.get("event") == "cut"}
+    return [cuts[index] for index in sorted(cuts)]
+
+
+def _divider(spec: JobSpec, plan: InputPlan, run_dir: str) -> AdaptiveDivider | None:
+    """Mini-batches sized by time: a divider that continues after the cuts already in ``plan``."""
+    if spec.target_duration is None:
+        return None
+    divider = AdaptiveDivider(plan.files, spec.target_duration, workers=spec.total_processes)
+    if plan.mini_batches:
+        replayed = divider.replay(_cut_records(run_dir))
+        if [mb.id for mb in replayed] != [mb.id for mb in plan.mini_batches]:
+            raise ResumeError(
+                f"the mini-batches sized by time in {run_dir!r} could not be cut again the same way: "
+                "its ledger.jsonl no longer matches the input. Start a new run, or force a fresh "
+                "run in this directory (force=True, or dask-parallel resume --force)."
+            )
+    return divider
+
+
+def _cut_plan(plan: InputPlan, divider: AdaptiveDivider | None) -> InputPlan:
+    """The plan with every mini-batch cut during the run (for reports)."""
+    if divider is None:
+        return plan
+    return dataclasses.replace(plan, mini_batches=tuple(divider.batches.values()))
+
+
+def _check_beyond_azure(spec: JobSpec, plan: InputPlan) -> None:
+    """Settings beyond Azure that this input cannot honour."""
+    if spec.split_on_failure and any(mb.is_tabular for mb in plan.mini_batches):
+        raise JobValidationError(
+            "retry_settings.split_on_failure applies to inputs divided into files (uri_folder, "
+            "uri_file, or an MLTable of paths); this job's input is divided into table blocks. "
+            "Remove split_on_failure, or lower mini_batch_size to isolate bad rows."
+        )
+
+
+def _policy_beyond_azure(spec: JobSpec) -> dict[str, Any]:
+    """The Policy fields of retry by error type, backoff, bisection and speculation."""
+    return {
+        "split_on_failure": spec.split_on_failure,
+        "retry_on": spec.retry_on,
+        "no_retry_on": spec.no_retry_on,
+        "backoff_initial": spec.backoff_initial,
+        "backoff_max": spec.backoff_max,
+        "speculation": spec.speculation,
+        "speculation_multiplier": spec.speculation_multiplier,
+        "speculation_min_seconds": spec.speculation_min_seconds,
+    }
+
+
+def _restore_split(driver: Driver, restored: dict[str, dict[str, Any]]) -> None:
+    """Split mini-batches reused from an earlier run keep their halves' rows and failures."""
+    for mb_id, record in restored.items():
+        if record.get("parts") is not None:
+            driver.split_parts[mb_id] = [tuple(part) if part else None for part in record["parts"]]
+            driver.split_failures[mb_id] = [tuple(item) for item in record.get("failed_items") or []]
+
+
 def _write_outputs(spec: JobSpec, state: JobState, driver: Driver | None) -> None:
     if spec.append_row_uri is not None and driver is not None:
-        # state.mini_batches keeps the plan's order, so rows come out in mini-batch order.
-        parts = [driver.winning_parts.get(mb_id) for mb_id in state.mini_batches]
+        # state.mini_batches keeps the plan's order, so rows come out in mini-batch order;
+        # a split mini-batch contributes its halves' rows, in input order.
+        parts = [part for mb_id in state.mini_batches for part in driver.parts_of(mb_id)]
         assemble(parts, spec.append_row_uri, has_header=spec.driver.append_row_dataframe_header)
     for output in spec.outputs.values():
         if output.type == "mltable":  # describe the folder so that the next step can load it
@@ -411,6 +514,7 @@ def resume(
     else:
         spec = spec_from_dict(stored["spec"])
     plan = plan_input(spec)
+    _check_beyond_azure(spec, plan)
     identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
     changes = describe_changes(stored.get("identity", {}), identity)
     if changes and not force:
@@ -419,6 +523,10 @@ def resume(
             "no longer answer the same job. Restore the input and settings, start a new run, or "
             "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
         )
+    if spec.target_duration is not None and not force:
+        # Mini-batches sized by time: the cuts the earlier runs made, again, then the remainder.
+        replay = AdaptiveDivider(plan.files, spec.target_duration).replay(_cut_records(folder))
+        plan = dataclasses.replace(plan, mini_batches=tuple(replay))
     restored = {} if force else finished_mini_batches(folder, {mb.id for mb in plan.mini_batches})
     return execute(
         spec,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
+import heapq
 import itertools
 import queue
 import threading
@@ -20,9 +22,10 @@ from typing import Any
 from distributed import Client, Future, as_completed
 from distributed.client import FutureCancelledError
 
-from dask_parallel.batching import MiniBatch
+from dask_parallel.batching import MiniBatch, split_mini_batch
 from dask_parallel.execution.events import AttemptResult
-from dask_parallel.execution.state import Action, JobState, Outcome, Report
+from dask_parallel.execution.sizing import AdaptiveDivider
+from dask_parallel.execution.state import Action, JobState, MiniBatchState, Outcome, Report
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
 from dask_parallel.rundir.markers import classify_lost_attempt
@@ -34,6 +37,7 @@ GATHER_LINGER = 0.02  # seconds
 GATHER_BATCH = 64
 MAX_ERRORS_KEPT = 20
 REGISTER_ATTEMPTS = 4
+SPECULATION_INTERVAL = 1.0  # seconds between looks for stragglers once nothing is left to submit
 
 
 class Driver:
@@ -73,11 +77,24 @@ class Driver:
         self._restart_threads: list[threading.Thread] = []
         self._restart_errors: list[str] = []
         self._inflight: dict[Hashable, tuple[Future, MiniBatch, int]] = {}
+        # Beyond Azure: retries waiting out their backoff, halves of split mini-batches,
+        # and speculative copies of stragglers.
+        self._delayed: list[tuple[float, int, MiniBatch, int]] = []  # (ready at, serial, mb, attempt)
+        self.pieces: dict[str, MiniBatch] = {}  # halves of split mini-batches, by id
+        self.split_parts: dict[str, list[Part | None]] = {}  # a split mini-batch's rows, in order
+        self.split_failures: dict[str, list[tuple[str, str]]] = {}  # its failed items and errors
+        self._running_since: dict[str, float] = {}  # attempt key -> first seen on a worker
+        self._speculated: set[str] = set()  # keys of stragglers and of their copies
+        self._copies: dict[str, set[str]] = {}  # mini-batch id -> keys of its copies in flight
+        self.speculative_attempts = 0
+        self._later: list[tuple[MiniBatch, int]] = []  # more follow-ups of one result (halves)
+        self.divider: AdaptiveDivider | None = None  # set for mini-batches sized by time
+        self._last_speculation = 0.0
 
     # -- submission -------------------------------------------------------------------
-    def _submit(self, batch: list[tuple[MiniBatch, int]]) -> None:
+    def _submit(self, batch: list[tuple[MiniBatch, int]], workers: list[str] | None = None) -> list[str]:
         if not batch:
-            return
+            return []
         # The dashboard groups tasks by the key's leading words ("<step>-mini-batch"); the
         # index and attempt that follow show on hover and in the task's page.
         tokens = [
@@ -93,10 +110,14 @@ class Driver:
             key=tokens,
             pure=False,
             retries=0,
+            # A preference, not a restriction: a copy must still run if that worker goes away.
+            workers=workers or None,
+            allow_other_workers=bool(workers),
         )
         for token, future, (mb, attempt) in zip(tokens, futures, batch):
             self._inflight[token] = (future, mb, attempt)
         self._completed.update(futures)
+        return tokens
 
     def _gather_loop(self) -> None:
         while True:
@@ -140,7 +161,7 @@ class Driver:
     # -- main loop --------------------------------------------------------------------
     def run(self, pending: Sequence[MiniBatch]) -> None:
         todo: collections.deque[tuple[MiniBatch, int]] = collections.deque((mb, 1) for mb in pending)
-        if not todo:
+        if not todo and self._division_done():
             self.state.mark_all_scheduled()
         last_progress = time.monotonic()
         last_overview = 0.0
@@ -150,18 +171,27 @@ class Driver:
         self._gatherer.start()
         try:
             while not self.state.finished:
+                if self._delayed and self._release_delayed(todo):
+                    last_progress = time.monotonic()  # waiting out a backoff is not a stall
+                if self.divider is not None:
+                    self._cut_more(todo)
                 free = self.window - len(self._inflight)
                 # Top up in chunks: one client.map per chunk costs far less than one per task,
                 # and the workers still hold three quarters of the window meanwhile.
                 if todo and (free >= self.refill or len(self._inflight) < self.refill):
                     self._submit([todo.popleft() for _ in range(min(free, len(todo)))])
-                    if not todo and not self.state.all_scheduled:
+                    if not todo and not self.state.all_scheduled and self._division_done():
                         self.state.mark_all_scheduled()
                         self.journal.log("every mini batch has been scheduled")
-                if not self._inflight:
+                if not self._inflight and not self._delayed:
                     break
+                if self.state.policy.speculation and not todo and not self._delayed and self._division_done():
+                    self._speculate()
+                wait = 1.0
+                if self._delayed:
+                    wait = min(wait, max(0.01, self._delayed[0][0] - time.monotonic()))
                 try:
-                    finished = [self._results.get(timeout=1.0)]
+                    finished = [self._results.get(timeout=wait)]
                 except queue.Empty:
                     finished = []
                 while True:
@@ -174,7 +204,7 @@ class Driver:
                     last_progress = now
                     for follow_up in self._collect(finished):
                         todo.appendleft(follow_up)
-                else:
+                elif self._inflight:  # retries waiting out their backoff are not a stall
                     idle_for = now - last_progress
                     limit = self.state.policy.progress_update_timeout
                     if limit is not None and idle_for > limit:  # diagnostics before the decision
@@ -252,6 +282,7 @@ class Driver:
         follow_ups = []
         for future, value in finished:
             entry = self._inflight.pop(future.key, None)
+            self._running_since.pop(str(future.key), None)
             if entry is None:
                 continue
             _, mb, attempt = entry
@@ -262,6 +293,8 @@ class Driver:
             follow_up = self._apply(result, mb)
             if follow_up is not None:
                 follow_ups.append(follow_up)
+            follow_ups.extend(self._later)
+            self._later.clear()
             if self.state.finished:
                 break
         return follow_ups
@@ -313,9 +346,18 @@ class Driver:
             total_items=result.total_items,
             succeeded_items=result.succeeded_items,
             error=result.error,
+            error_names=tuple(getattr(result, "error_names", ()) or ()),
+            elapsed=result.elapsed if result.outcome is Outcome.SUCCEEDED else None,
         )
         action = self.state.record(report)
         self.journal.attempt(result, action.value)
+        if (
+            self.divider is not None
+            and action is Action.DONE
+            and result.outcome is Outcome.SUCCEEDED
+            and mb.id in self.divider.batches
+        ):
+            self.divider.observe(result.elapsed, result.total_items or len(mb.files))
         if result.error and len(self.errors) < MAX_ERRORS_KEPT:
             where = f"{result.node_id}/{result.process_name}" if result.process_name else "unknown process"
             self.errors.append(
@@ -329,7 +371,9 @@ class Driver:
             )
         if result.outcome is Outcome.INIT_ERROR and result.worker:
             self._replace_process(result.worker)
-        if action is Action.DONE:
+        if action is Action.DONE and mb.id in self.pieces:
+            self._piece_done(result, mb)
+        elif action is Action.DONE:
             final = self.state.mini_batches[mb.id]
             if final.final == "succeeded":
                 self.winning_parts[mb.id] = _part(result)
@@ -343,13 +387,171 @@ class Driver:
                 total_items=final.total_items,
                 succeeded_items=final.succeeded_items,
             )
+        if action is Action.DONE:
+            self._cancel_copies(mb.id)
         if self.on_result is not None:
-            self.on_result(result, action)
+            shown = result
+            if action is Action.DONE and mb.id in self.pieces:  # the progress counts plan mini-batches
+                root = self.state.root(mb.id)
+                if self.state.mini_batches[root].final is not None:
+                    shown = dataclasses.replace(result, mini_batch_id=root)
+            self.on_result(shown, action)
+        if action is Action.SPLIT:
+            return self._split(mb)
         if action is Action.RETRY:
-            return mb, self.state.mini_batches[mb.id].attempt
+            attempt = self._node(mb.id).attempt
+            delay = self._node(mb.id).retry_delay
+            if delay > 0:
+                self.journal.log(
+                    f"mini batch {mb.index} ({mb.id}) attempt {attempt} starts in {delay:.1f}s (backoff)"
+                )
+                heapq.heappush(self._delayed, (time.monotonic() + delay, next(self._serial), mb, attempt))
+                return None
+            return mb, attempt
         if action is Action.RESUBMIT:
             return mb, result.attempt
         return None
+
+    # -- beyond Azure: backoff, bisection, speculation ----------------------------------
+    def _node(self, mb_id: str) -> MiniBatchState:
+        return self.state.mini_batches.get(mb_id) or self.state.pieces[mb_id]
+
+    def _release_delayed(self, todo: collections.deque[tuple[MiniBatch, int]]) -> bool:
+        """Move retries whose backoff has passed to the front of the queue."""
+        now = time.monotonic()
+        released = False
+        while self._delayed and self._delayed[0][0] <= now:
+            _, _, mb, attempt = heapq.heappop(self._delayed)
+            todo.appendleft((mb, attempt))
+            released = True
+        return released
+
+    def _split(self, mb: MiniBatch) -> tuple[MiniBatch, int] | None:
+        """Run the halves of a mini-batch whose attempts failed (split_on_failure)."""
+        halves = split_mini_batch(mb)
+        self.state.split(mb.id, [(half.id, len(half.files)) for half in halves])
+        for half in halves:
+            self.pieces[half.id] = half
+        self.journal.log(
+            f"mini batch {mb.index} ({mb.id}) failed with {len(mb.files)} items: running its halves "
+            + " and ".join(f"{half.id} ({len(half.files)})" for half in halves)
+        )
+        self.journal.ledger("split", mb=mb.id, index=mb.index, halves=[half.id for half in halves])
+        self._later.extend((half, 1) for half in halves[1:])
+        return halves[0], 1
+
+    def _piece_done(self, result: AttemptResult, piece: MiniBatch) -> None:
+        node = self.state.pieces[piece.id]
+        if node.final == "succeeded":
+            self.winning_parts[piece.id] = _part(result)
+        self.journal.ledger(
+            "piece",
+            mb=piece.id,
+            root=self.state.root(piece.id),
+            index=piece.index,
+            status=node.final,
+            attempt=result.attempt,
+            part=_part(result) if node.final == "succeeded" else None,
+            files=list(piece.files),
+            total_items=node.total_items,
+            succeeded_items=node.succeeded_items,
+            error=None if node.final == "succeeded" else node.last_error,
+        )
+        root_id = self.state.root(piece.id)
+        root = self.state.mini_batches[root_id]
+        if root.final is None:
+            return
+        leaves = self.state.leaves(root_id)
+        parts = [self.winning_parts.get(leaf) for leaf in leaves]
+        failures = [
+            (item, self.state.pieces[leaf].last_error or "failed")
+            for leaf in leaves
+            if self.state.pieces[leaf].final == "failed"
+            for item in self.pieces[leaf].files
+        ]
+        self.split_parts[root_id] = parts
+        self.split_failures[root_id] = failures
+        self.journal.ledger(
+            "final",
+            mb=root_id,
+            index=piece.index,
+            status=root.final,
+            attempt=root.attempt,
+            part=None,
+            parts=parts,
+            failed_items=failures,
+            total_items=root.total_items,
+            succeeded_items=root.succeeded_items,
+        )
+
+    def parts_of(self, mb_id: str) -> list[Part | None]:
+        """The rows of one mini-batch of the plan, in input order (several when it was split)."""
+        if mb_id in self.split_parts:
+            return self.split_parts[mb_id]
+        return [self.winning_parts.get(mb_id)]
+
+    def _division_done(self) -> bool:
+        return self.divider is None or self.divider.done
+
+    def _cut_more(self, todo: collections.deque[tuple[MiniBatch, int]]) -> None:
+        """Cut mini-batches sized by time as workers free up, each at the latest measured size.
+
+        One per worker: a mini-batch cut earlier would miss the measurements that
+        arrive meanwhile.
+        """
+        divider = self.divider
+        assert divider is not None
+        while not divider.done and len(todo) + len(self._inflight) < divider.workers:
+            batch = divider.cut()
+            assert batch is not None
+            cut = divider.cuts[-1]
+            self.state.grow(batch.id)
+            self.journal.ledger(
+                "cut", index=cut.index, mb=cut.mb, start=cut.start, stop=cut.stop, size=cut.size
+            )
+            todo.append((batch, 1))
+        if divider.done and self.state.growing:
+            self.state.stop_growing()
+
+    def _speculate(self) -> None:
+        """Start copies of stragglers on idle workers when the state machine asks for them."""
+        now = time.monotonic()
+        if now - self._last_speculation < SPECULATION_INTERVAL or not self._inflight:
+            return
+        self._last_speculation = now
+        try:
+            processing = self.client.processing()
+        except Exception:  # noqa: BLE001 - the scheduler is busy or gone; try again later
+            return
+        running: dict[str, float] = {}
+        idle = []
+        for address, keys in processing.items():
+            keys = [str(key) for key in keys if str(key) in self._inflight]
+            if not keys:
+                idle.append(address)
+            for key in keys:
+                running[key] = now - self._running_since.setdefault(key, now)
+        chosen = self.state.speculation_candidates(running, len(idle), self._speculated)
+        for key, worker in zip(chosen, idle):
+            _, mb, attempt = self._inflight[key]
+            if self._node(mb.id).final is not None:
+                continue
+            (copy_key,) = self._submit([(mb, attempt)], workers=[worker])
+            self._speculated.update((key, copy_key))
+            self._copies.setdefault(mb.id, set()).update((key, copy_key))
+            self.speculative_attempts += 1
+            self.journal.log(
+                f"mini batch {mb.index} ({mb.id}) attempt {attempt} has run {running[key]:.1f}s: "
+                f"starting a copy on idle worker {worker}; the first to finish wins"
+            )
+
+    def _cancel_copies(self, mb_id: str) -> None:
+        """A mini-batch is final: its other copies still running are cancelled."""
+        keys = self._copies.pop(mb_id, set())
+        losers = [self._inflight.pop(key)[0] for key in keys if key in self._inflight]
+        if losers:
+            with contextlib.suppress(Exception):
+                self.client.cancel(losers)
 
 
 def _part(result: AttemptResult) -> Part | None:

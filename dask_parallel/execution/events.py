@@ -32,3 +32,4 @@ class AttemptResult:
     part: str | None = None  # the process's rows file holding this attempt's rows
     part_offset: int = 0
     part_length: int = 0
+    error_names: tuple[str, ...] = ()  # class names of the exception run() or the reader raised

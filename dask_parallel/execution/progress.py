@@ -89,13 +89,16 @@ class Progress:
             )
         self.interval = float(interval if interval is not None else config.get("progress-interval", 60))
         self.stream = stream
-        self.total = state.total
         self.initial = state.done  # finished in an earlier run (resume)
         self._shown = self.initial
         self.started = time.monotonic()
         self._bar: Any = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+
+    @property
+    def total(self) -> int:
+        return self.state.total  # grows while mini-batches sized by time are cut
 
     @property
     def done(self) -> int:
@@ -159,6 +162,8 @@ class Progress:
     # -- events -------------------------------------------------------------------------
     def update(self, result: Any, action: Action) -> None:
         """Show the state after one finished attempt and what the state machine decided."""
+        if self._bar is not None and self._bar.total != self.state.total:
+            self._bar.total = self.state.total  # mini-batches sized by time are cut as the job runs
         finished = self.state.done - self._shown
         self._shown = self.state.done
         if self._bar is not None and (finished or action is Action.RETRY):

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Mapping, Sequence
+
+from dask_parallel.execution import policies
 
 
 class JobStatus(str, enum.Enum):
@@ -60,6 +63,7 @@ class Action(str, enum.Enum):
     RESUBMIT = "resubmit"  # submit the same attempt number again (nothing was charged)
     DONE = "done"  # the mini-batch reached a final state
     IGNORE = "ignore"  # a duplicate or late report; nothing changes
+    SPLIT = "split"  # run the halves of the mini-batch instead (split_on_failure)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +76,8 @@ class Report:
     total_items: int | None = None
     succeeded_items: int = 0
     error: str | None = None
+    error_names: tuple[str, ...] = ()  # the raised exception's class names (retry_on / no_retry_on)
+    elapsed: float | None = None  # seconds the attempt took (speculation compares these)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +90,19 @@ class Policy:
     allowed_failed_percent: float = 100.0
     max_init_failures: int = 2
     progress_update_timeout: float | None = None  # seconds without a finished mini-batch; None: no limit
+    # Beyond Azure; the defaults keep Azure's behaviour.
+    split_on_failure: bool = False
+    retry_on: tuple[str, ...] = ()
+    no_retry_on: tuple[str, ...] = ()
+    backoff_initial: float = 0.0
+    backoff_max: float = 60.0
+    speculation: bool = False
+    speculation_multiplier: float = 3.0
+    speculation_min_seconds: float = 10.0
+
+
+# Outcomes whose error came from the entry script's code and carries an exception type.
+SCRIPT_ERRORS = (Outcome.RUN_ERROR, Outcome.READ_ERROR)
 
 
 @dataclasses.dataclass
@@ -94,6 +113,9 @@ class MiniBatchState:
     succeeded_items: int = 0
     last_error: str | None = None
     winning_attempt: int | None = None
+    retry_delay: float = 0.0  # seconds to wait before the attempt the last RETRY asked for
+    parent: str | None = None  # the mini-batch this one is a half of (split_on_failure)
+    children: tuple[str, ...] = ()  # its halves, in input order, once it was split
 
 
 CANCELED_MESSAGE = "The job was canceled by the user."
@@ -108,9 +130,15 @@ NO_SUCCESS_MESSAGE = (
 class JobState:
     """Track every mini-batch of a job and decide retries, aborts and the final status."""
 
-    def __init__(self, mini_batch_ids: Iterable[str], policy: Policy) -> None:
+    def __init__(
+        self, mini_batch_ids: Iterable[str], policy: Policy, *, rng: random.Random | None = None
+    ) -> None:
         self.policy = policy
         self.mini_batches = {mb_id: MiniBatchState() for mb_id in mini_batch_ids}
+        self.pieces: dict[str, MiniBatchState] = {}  # halves of split mini-batches, any depth
+        self.durations: list[float] = []  # elapsed seconds of succeeded attempts
+        self.growing = False  # more mini-batches are still to be cut (sized by time)
+        self._rng = rng or random.Random()
         self.all_scheduled = False
         self.init_failures = 0
         self.first_init_error: str | None = None  # the cause; later ones are often its echoes
@@ -170,8 +198,8 @@ class JobState:
 
     def record(self, report: Report) -> Action:
         """Apply one attempt's report and say what to do next."""
-        state = self.mini_batches[report.mini_batch_id]
-        if self.finished or state.final is not None or report.attempt != state.attempt:
+        state = self.mini_batches.get(report.mini_batch_id) or self.pieces[report.mini_batch_id]
+        if self.finished or state.final is not None or report.attempt != state.attempt or state.children:
             return Action.IGNORE
         if report.total_items is not None:
             state.total_items = report.total_items
@@ -194,14 +222,82 @@ class JobState:
         if report.outcome is Outcome.SUCCEEDED:
             state.succeeded_items = report.succeeded_items
             state.winning_attempt = report.attempt
-            self._finalize(state, Final.SUCCEEDED)
-        elif state.attempt < self.policy.max_attempts:
+            if report.elapsed is not None:
+                self.durations.append(report.elapsed)
+            self._settle(state, Final.SUCCEEDED)
+        elif state.attempt < self.policy.max_attempts and self._retryable(report):
             state.attempt += 1
             self.retries += 1
+            state.retry_delay = self._backoff(report, state.attempt - 1)
             return Action.RETRY
+        elif self._splittable(report, state):
+            return Action.SPLIT
         else:
-            self._finalize(state, Final.FAILED)
+            self._settle(state, Final.FAILED)
         return Action.DONE
+
+    def split(self, mb_id: str, halves: Sequence[tuple[str, int]]) -> None:
+        """Replace a mini-batch that asked for :attr:`Action.SPLIT` by its halves.
+
+        ``halves`` are ``(id, item count)`` in input order; each starts at attempt 1 and
+        is retried, and split again, by the same rules. The mini-batch becomes final once
+        every half is: its items are the halves' items.
+        """
+        state = self.mini_batches.get(mb_id) or self.pieces[mb_id]
+        if state.final is not None or state.children:
+            raise ValueError(f"mini batch {mb_id} is final or split already")
+        if len(halves) < 2:
+            raise ValueError(f"mini batch {mb_id} needs at least two halves, got {len(halves)}")
+        state.children = tuple(piece_id for piece_id, _ in halves)
+        for piece_id, count in halves:
+            self.pieces[piece_id] = MiniBatchState(total_items=count, parent=mb_id)
+
+    def root(self, mb_id: str) -> str:
+        """The mini-batch of the plan that ``mb_id`` (a mini-batch or a half) belongs to."""
+        while mb_id in self.pieces:
+            parent = self.pieces[mb_id].parent
+            assert parent is not None
+            mb_id = parent
+        return mb_id
+
+    def leaves(self, mb_id: str) -> list[str]:
+        """The unsplit pieces a mini-batch ended up as, in input order (itself when never split)."""
+        state = self.mini_batches.get(mb_id) or self.pieces[mb_id]
+        if not state.children:
+            return [mb_id]
+        return [leaf for child in state.children for leaf in self.leaves(child)]
+
+    def speculation_candidates(
+        self, running: Mapping[str, float], idle_workers: int, speculated: Iterable[str] = ()
+    ) -> list[str]:
+        """Running attempts to duplicate on idle workers (``policy.speculation``).
+
+        ``running`` maps attempt keys to how long each has been running. Asked only when
+        nothing is waiting to be submitted: a duplicate then takes no worker from new work.
+        """
+        if not self.policy.speculation or self.finished:
+            return []
+        return policies.stragglers(
+            running,
+            self.durations,
+            idle_workers,
+            multiplier=self.policy.speculation_multiplier,
+            minimum=self.policy.speculation_min_seconds,
+            speculated=speculated,
+        )
+
+    def grow(self, mb_id: str) -> None:
+        """Add a mini-batch cut while the job runs; the job cannot complete until :meth:`stop_growing`."""
+        if mb_id in self.mini_batches:
+            raise ValueError(f"mini batch {mb_id} is already part of the job")
+        self.growing = True
+        self.mini_batches[mb_id] = MiniBatchState()
+        self.pending += 1
+
+    def stop_growing(self) -> None:
+        """Every mini-batch has been cut: the job may complete once they are final."""
+        self.growing = False
+        self._check()
 
     def mark_all_scheduled(self) -> None:
         """Every mini-batch has been submitted at least once: the percent check may start."""
@@ -240,6 +336,41 @@ class JobState:
         self._fail(reason, JobStatus(status))
 
     # -- rules ----------------------------------------------------------------------
+    def _retryable(self, report: Report) -> bool:
+        if report.outcome not in SCRIPT_ERRORS:
+            return True  # timeouts, lost processes and bad returns keep Azure's rule
+        return policies.is_retryable(report.error_names, self.policy.retry_on, self.policy.no_retry_on)
+
+    def _backoff(self, report: Report, retry: int) -> float:
+        if report.outcome not in SCRIPT_ERRORS:
+            return 0.0
+        return policies.backoff_delay(
+            retry, self.policy.backoff_initial, self.policy.backoff_max, self._rng.random()
+        )
+
+    def _splittable(self, report: Report, state: MiniBatchState) -> bool:
+        return (
+            self.policy.split_on_failure
+            and report.outcome is Outcome.RUN_ERROR
+            and bool(policies.halves(state.total_items or 0))
+        )
+
+    def _settle(self, state: MiniBatchState, final: Final) -> None:
+        """A mini-batch or a half reached a final state; a parent whose halves all did follows."""
+        while state.parent is not None:
+            state.final = final
+            parent = self.mini_batches.get(state.parent) or self.pieces[state.parent]
+            halves = [self.pieces[child] for child in parent.children]
+            if any(half.final is None for half in halves):
+                return
+            parent.total_items = sum(half.total_items or 0 for half in halves)
+            parent.succeeded_items = sum(
+                half.succeeded_items for half in halves if half.final == Final.SUCCEEDED
+            )
+            final = Final.SUCCEEDED if any(half.final == Final.SUCCEEDED for half in halves) else Final.FAILED
+            state = parent
+        self._finalize(state, final)
+
     def _finalize(self, state: MiniBatchState, final: Final) -> None:
         self._count(state, final)
         self.pending -= 1
@@ -285,7 +416,7 @@ class JobState:
                     f"{policy.allowed_failed_percent:g}%."
                 )
                 return
-        if self.pending == 0:
+        if self.pending == 0 and not self.growing:
             if self.succeeded == 0:
                 self._fail(NO_SUCCESS_MESSAGE)
             else:

@@ -39,6 +39,14 @@ def mini_batches(job: Parallel, *, base_dir: str | os.PathLike | None = None) ->
     # Nothing is written: the run directory only names outputs that have no path.
     spec = build_job_spec(job, base_dir=os.path.abspath(os.fspath(base_dir)), run_dir=tempfile.gettempdir())
     plan = plan_input(spec)
+    if plan.files and not plan.mini_batches:
+        from dask_parallel.errors import JobValidationError
+
+        raise JobValidationError(
+            "mini_batch_size: auto (target_duration) divides the input while the job runs, from "
+            "measured times, so there is no division to return yet; set a mini_batch_size such "
+            'as "10" to get the mini-batches as a collection.'
+        )
     if plan.kind == "files":
         return db.from_delayed([dask.delayed(list)(mb.files) for mb in plan.mini_batches])
     blocks = [mb.block for mb in plan.mini_batches]

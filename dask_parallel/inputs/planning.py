@@ -24,6 +24,9 @@ class InputPlan:
     # Each input file's [size, version] when the listing already told it (folders and single
     # files); None for MLTables, whose files are then looked up one by one.
     file_versions: dict[str, list] | None = None
+    # Mini-batches sized by time (target_duration): the files, cut while the job runs;
+    # ``mini_batches`` then holds only the ones an earlier run cut (resume).
+    files: tuple[str, ...] = ()
 
 
 def list_folder(uri: str, where: str) -> tuple[list[str], dict[str, list]]:
@@ -77,6 +80,8 @@ def plan_input(spec: JobSpec) -> InputPlan:
             f"{where}: {source.uri!r} holds no files, so there is nothing to process. "
             "Point the input at a folder with data."
         )
+    if getattr(spec, "target_duration", None) is not None:
+        return InputPlan("files", (), None, versions, files=tuple(files))
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
     return InputPlan("files", tuple(file_mini_batches(files, size)), None, versions)
 
@@ -90,6 +95,13 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         plan = table.plan(size, keys)
     except MLTableError as exc:
         raise MLTableError(f"{where}: {exc}") from None
+    if getattr(spec, "target_duration", None) is not None and (plan.kind == "tabular" or keys):
+        raise InputError(
+            f"{where}: mini_batch_size: auto (target_duration) sizes mini-batches of files; this "
+            "MLTable is divided into "
+            + ("table blocks" if plan.kind == "tabular" else "partitions by partition_keys")
+            + ". Set mini_batch_size to a size instead."
+        )
     if plan.kind == "tabular":
         if not plan.units:
             raise InputError(f"{where}: the MLTable at {spec.major_input.uri!r} holds no rows to process.")
@@ -106,5 +118,7 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
     if keys:
         groups = [(u.files, u.partition_key_value or {}) for u in plan.units]
         return InputPlan("files", tuple(keyed_file_mini_batches(groups)), None)
+    if getattr(spec, "target_duration", None) is not None:
+        return InputPlan("files", (), None, files=tuple(files))
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
     return InputPlan("files", tuple(file_mini_batches(files, size)), None)

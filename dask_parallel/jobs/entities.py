@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from dask_parallel.errors import JobValidationError
+from dask_parallel.jobs.fields import RETRY_KEYS
 
 
 class AssetTypes:
@@ -118,18 +120,104 @@ class Output:
         return f"Output({', '.join(shown)})"
 
 
+BACKOFF_KEYS = ("initial", "max")
+ERROR_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclasses.dataclass(kw_only=True)
 class RetrySettings:
-    """Per-mini-batch timeout (seconds) and maximum number of attempts.
+    """Per-mini-batch timeout (seconds), maximum number of attempts, and how to retry.
 
     ``max_retries`` is the maximum number of *attempts* of one mini-batch (Azure's
     dequeue-count limit, v1 ``run_max_try``); the default is 2. ``timeout`` bounds one
     ``run()`` call; the default is 60 seconds, the allowed range ``(0, 259200]``.
     Either may be a ``${{parent.inputs.x}}`` binding inside a pipeline.
+
+    Beyond Azure (all off by default, which keeps Azure's behaviour):
+
+    ``split_on_failure``
+        When a mini-batch of files has used its attempts and ``run()`` still raises, run
+        its two halves instead, down to single files: only the files that fail on their
+        own count as failed items.
+    ``retry_on`` / ``no_retry_on``
+        Exception class names (``ConnectionError``, ``mypackage.errors.Transient``); a
+        base class matches its subclasses. An error raised by ``run()`` (or while reading
+        the mini-batch) is not retried when ``no_retry_on`` names it, nor, when
+        ``retry_on`` is given, unless ``retry_on`` names it. Timeouts and lost workers keep
+        Azure's rules.
+    ``backoff``
+        ``{"initial": 1, "max": 60}``: wait before retrying such an error, doubling from
+        ``initial`` seconds up to ``max``, with jitter.
     """
 
     timeout: int | str | None = None
     max_retries: int | str | None = None
+    split_on_failure: bool | None = None
+    retry_on: list[str] | None = None
+    no_retry_on: list[str] | None = None
+    backoff: dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.split_on_failure is not None and not isinstance(self.split_on_failure, bool):
+            raise JobValidationError(
+                f"retry_settings.split_on_failure must be true or false (got {self.split_on_failure!r})."
+            )
+        for key in ("retry_on", "no_retry_on"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise JobValidationError(
+                    f"retry_settings.{key} must be a list of exception class names such as "
+                    f"[ConnectionError, TimeoutError] (got {value!r})."
+                )
+            bad = [v for v in value if not ERROR_NAME.match(v.strip())]
+            if bad:
+                raise JobValidationError(
+                    f"retry_settings.{key}: {bad[0]!r} is not an exception class name; use a name "
+                    "such as ConnectionError or a dotted one such as mypackage.errors.Transient."
+                )
+            setattr(self, key, [v.strip() for v in value])
+        overlap = sorted(set(self.retry_on or ()) & set(self.no_retry_on or ()))
+        if overlap:
+            raise JobValidationError(
+                f"retry_settings: {overlap[0]!r} is in both retry_on and no_retry_on; keep it in one."
+            )
+        if self.backoff is not None:
+            backoff = self.backoff
+            if not isinstance(backoff, dict):
+                raise JobValidationError(
+                    f"retry_settings.backoff must be a mapping such as {{initial: 1, max: 60}} "
+                    f"(seconds) (got {backoff!r})."
+                )
+            unknown = sorted(set(backoff) - set(BACKOFF_KEYS))
+            if unknown:
+                raise JobValidationError(
+                    f"retry_settings.backoff: unknown key {unknown[0]!r}; allowed keys are initial and max."
+                )
+            for key in BACKOFF_KEYS:
+                value = backoff.get(key)
+                if value is not None and (not _is_number(value) or value <= 0):
+                    raise JobValidationError(
+                        f"retry_settings.backoff.{key} must be a positive number of seconds (got {value!r})."
+                    )
+            if "initial" not in backoff:
+                raise JobValidationError(
+                    "retry_settings.backoff.initial is required: the seconds to wait before the "
+                    "first retry, e.g. {initial: 1, max: 60}."
+                )
+            if backoff.get("max") is not None and backoff["max"] < backoff["initial"]:
+                raise JobValidationError(
+                    f"retry_settings.backoff.max ({backoff['max']}) must not be less than "
+                    f"initial ({backoff['initial']})."
+                )
+            self.backoff = dict(backoff)
 
     @classmethod
     def coerce(cls, value: RetrySettings | dict | None, where: str = "retry_settings") -> RetrySettings:
@@ -138,15 +226,69 @@ class RetrySettings:
         if isinstance(value, RetrySettings):
             return value
         if isinstance(value, dict):
-            unknown = sorted(set(value) - {"timeout", "max_retries"})
+            unknown = sorted(set(value) - set(RETRY_KEYS))
             if unknown:
                 raise JobValidationError(
-                    f"{where}: unknown key {unknown[0]!r}; allowed keys are max_retries and timeout."
+                    f"{where}: unknown key {unknown[0]!r}; allowed keys are {', '.join(RETRY_KEYS)}."
                 )
             return cls(**value)
         raise JobValidationError(
             f"{where} must be a RetrySettings or a dict with max_retries and timeout "
             f"(got {type(value).__name__})."
+        )
+
+
+SPECULATION_KEYS = ("enabled", "multiplier", "min_seconds")
+
+
+@dataclasses.dataclass(kw_only=True)
+class SpeculationSettings:
+    """Speculative attempts for stragglers (beyond Azure; off by default).
+
+    When nothing is left to submit and an attempt has run longer than ``multiplier``
+    times the median of the finished attempts (and at least ``min_seconds``), a copy of
+    it starts on an idle worker; the first to finish wins and the other is cancelled.
+    The entry script then may run twice for one mini-batch: turn this on only when
+    ``run()`` has no side effects beyond its return value (rows are still written once).
+    """
+
+    enabled: bool = True
+    multiplier: float = 3.0
+    min_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise JobValidationError(f"speculation.enabled must be true or false (got {self.enabled!r}).")
+        if not _is_number(self.multiplier) or self.multiplier < 1:
+            raise JobValidationError(
+                f"speculation.multiplier must be a number >= 1: how many times the median attempt "
+                f"duration a straggler has run (got {self.multiplier!r})."
+            )
+        if not _is_number(self.min_seconds) or self.min_seconds < 0:
+            raise JobValidationError(
+                f"speculation.min_seconds must be a number of seconds >= 0 (got {self.min_seconds!r})."
+            )
+
+    @classmethod
+    def coerce(cls, value: SpeculationSettings | bool | dict | None) -> SpeculationSettings:
+        """``True``/``False``, a mapping of the fields, or a ``SpeculationSettings``."""
+        if value is None or value is False:
+            return cls(enabled=False)
+        if value is True:
+            return cls()
+        if isinstance(value, SpeculationSettings):
+            return value
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(SPECULATION_KEYS))
+            if unknown:
+                raise JobValidationError(
+                    f"speculation: unknown key {unknown[0]!r}; allowed keys are "
+                    f"{', '.join(SPECULATION_KEYS)}."
+                )
+            return cls(**value)
+        raise JobValidationError(
+            "speculation must be true, false or a mapping such as {multiplier: 3, min_seconds: 10} "
+            f"(got {value!r})."
         )
 
 
@@ -191,4 +333,12 @@ class RunFunction:
                 )
 
 
-__all__ = ["AssetTypes", "Input", "InputOutputModes", "Output", "RetrySettings", "RunFunction"]
+__all__ = [
+    "AssetTypes",
+    "Input",
+    "InputOutputModes",
+    "Output",
+    "RetrySettings",
+    "RunFunction",
+    "SpeculationSettings",
+]

@@ -58,6 +58,8 @@ PARALLEL_FIELDS: tuple[Field, ...] = (
     Field("retry_settings"),
     Field("environment_variables"),
     Field("identity", Kind.AZURE_ONLY),
+    Field("speculation"),  # beyond Azure: speculative copies of stragglers
+    Field("target_duration"),  # beyond Azure: mini_batch_size: auto aims at this time
     Field("instance_count", Kind.INT, minimum=1, in_file=False),  # in a file: resources.instance_count
     Field("instance_type", Kind.AZURE_ONLY, in_file=False),
     Field("environment", Kind.AZURE_ONLY, in_file=False),
@@ -96,4 +98,4 @@ RESOURCES_KEYS = (
     "locations",
     "max_instance_count",
 )
-RETRY_KEYS = ("max_retries", "timeout")
+RETRY_KEYS = ("max_retries", "timeout", "split_on_failure", "retry_on", "no_retry_on", "backoff")

@@ -9,9 +9,16 @@ from typing import Any
 
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
-from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction
+from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction, SpeculationSettings
 from dask_parallel.jobs.fields import AZURE_ONLY, INT_FIELDS
-from dask_parallel.jobs.syntax import INPUT_BINDING, OUTPUT_BINDING, is_binding, parse_mini_batch_size
+from dask_parallel.jobs.syntax import (
+    INPUT_BINDING,
+    OUTPUT_BINDING,
+    is_auto_size,
+    is_binding,
+    parse_duration,
+    parse_mini_batch_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +68,8 @@ class Parallel:
         environment_variables: Mapping[str, Any] | None = None,
         is_deterministic: bool = True,
         resources: Mapping[str, Any] | None = None,
+        speculation: SpeculationSettings | bool | Mapping[str, Any] | None = None,
+        target_duration: str | float | None = None,
         **azure_only: Any,
     ) -> None:
         unknown = sorted(set(azure_only) - set(AZURE_ONLY))
@@ -124,7 +133,11 @@ class Parallel:
         self.error_threshold = error_threshold
         self.mini_batch_error_threshold = mini_batch_error_threshold
 
-        if mini_batch_size is not None and not is_binding(mini_batch_size):
+        if (
+            mini_batch_size is not None
+            and not is_binding(mini_batch_size)
+            and not is_auto_size(mini_batch_size)
+        ):
             if not isinstance(mini_batch_size, str):
                 raise JobValidationError(
                     f'mini_batch_size must be a string such as "10" (files) or "100kb" '
@@ -133,6 +146,14 @@ class Parallel:
                 )
             parse_mini_batch_size(mini_batch_size)
         self.mini_batch_size = mini_batch_size
+        if target_duration is not None:
+            parse_duration(target_duration)
+            if mini_batch_size is not None and not is_auto_size(mini_batch_size):
+                raise JobValidationError(
+                    f"target_duration sizes mini-batches by time, so it cannot be combined with "
+                    f"mini_batch_size {mini_batch_size!r}; remove mini_batch_size or set it to auto."
+                )
+        self.target_duration = target_duration
 
         if partition_keys is not None:
             if not isinstance(partition_keys, (list, tuple)) or not all(
@@ -152,6 +173,9 @@ class Parallel:
             raise JobValidationError(
                 f"retry_settings.timeout must be in (0, {MAX_TIMEOUT}] seconds (got {timeout})."
             )
+        self.speculation = SpeculationSettings.coerce(
+            dict(speculation) if isinstance(speculation, Mapping) else speculation
+        )
 
         if (
             logging_level is not None

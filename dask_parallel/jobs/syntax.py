@@ -109,3 +109,35 @@ def parse_byte_size(value: str | int, where: str) -> int:
     if size <= 0:
         raise JobValidationError(f"{where} must be a positive number of bytes (got {value!r}).")
     return size
+
+
+AUTO_SIZE = "auto"  # mini_batch_size: auto sizes mini-batches by time (see target_duration)
+DEFAULT_TARGET_DURATION = 30.0  # seconds
+DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def is_auto_size(value: Any) -> bool:
+    """``mini_batch_size: auto``: the size adapts so that a mini-batch takes the target time."""
+    return isinstance(value, str) and value.strip().lower() == AUTO_SIZE
+
+
+def parse_duration(value: str | int | float, where: str = "target_duration") -> float:
+    """Seconds from ``30``, ``"30s"``, ``"2m"``, ``"1h"`` or ``"500ms"``; must be positive.
+
+    >>> parse_duration("30s"), parse_duration("2m"), parse_duration(1.5)
+    (30.0, 120.0, 1.5)
+    """
+    if isinstance(value, bool):
+        match = None
+    elif isinstance(value, (int, float)):
+        match = DURATION_PATTERN.match(repr(float(value)) if value >= 0 else "-")
+    else:
+        match = DURATION_PATTERN.match(str(value))
+    seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)] if match else 0.0
+    if seconds <= 0:
+        raise JobValidationError(
+            f"{where} must be a positive duration such as 30s, 2m or 1h, or a number of seconds "
+            f"(got {value!r})."
+        )
+    return seconds

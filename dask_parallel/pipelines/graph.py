@@ -10,12 +10,12 @@ from typing import Any
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import PipelineInput
 from dask_parallel.jobs.command import Command
-from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output, RetrySettings
+from dask_parallel.jobs.entities import DATA_INPUT_TYPES, Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.jobs.syntax import PARENT_INPUT, PARENT_JOB_OUTPUT
 from dask_parallel.paths import normalize_path
 from dask_parallel.pipelines.job import PipelineJob
-from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
+from dask_parallel.spec.sizes import is_auto_size, is_binding, parse_mini_batch_size
 
 FOLDER_TYPES = ("uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
 INT_SETTINGS = (
@@ -287,7 +287,8 @@ def _resolve_settings(job: PipelineJob, step: str, node: Parallel) -> None:
     size = value_of("mini_batch_size", node.mini_batch_size)
     if size is not None:
         size = str(size)
-        parse_mini_batch_size(size, f"jobs.{step}.mini_batch_size")
+        if not is_auto_size(size):
+            parse_mini_batch_size(size, f"jobs.{step}.mini_batch_size")
     node.mini_batch_size = size
     level = value_of("logging_level", node.logging_level)
     if level is not None and level not in ("DEBUG", "INFO", "WARNING"):
@@ -297,7 +298,8 @@ def _resolve_settings(job: PipelineJob, step: str, node: Parallel) -> None:
     node.logging_level = level
     for key in INT_SETTINGS:
         setattr(node, key, as_int(key, value_of(key, getattr(node, key))))
-    node.retry_settings = RetrySettings(
+    node.retry_settings = dataclasses.replace(  # keeps the settings beyond timeout and max_retries
+        node.retry_settings,
         timeout=as_int(
             "retry_settings.timeout", value_of("retry_settings.timeout", node.retry_settings.timeout)
         ),

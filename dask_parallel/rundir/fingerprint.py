@@ -93,6 +93,7 @@ RESUME_SETTINGS = (
     "mini_batch_size",
     "partition_keys",
     "append_row_output",
+    "target_duration",
 )
 
 

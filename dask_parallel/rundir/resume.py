@@ -20,7 +20,9 @@ def finished_mini_batches(run_dir: str, wanted: set[str]) -> dict[str, dict[str,
     return {
         mb_id: record
         for mb_id, record in finals.items()
-        if record.get("status") == "succeeded" and _rows_present(record.get("part"))
+        if record.get("status") == "succeeded"
+        and _rows_present(record.get("part"))
+        and all(_rows_present(part) for part in record.get("parts") or ())  # a split mini-batch
     }
 
 

@@ -137,6 +137,9 @@ def read_status(run_dir: str) -> RunStatus:
             ended = None
         elif event == "job":
             ended = record
+        elif event == "cut":  # mini-batches sized by time: the total grows as they are cut
+            status.mini_batches_total = max(status.mini_batches_total, int(record.get("index", 0)) + 1)
+            ended = None
         else:  # any other event (a resume, for one) means the job is running again
             ended = None
     for final in finals.values():

@@ -177,7 +177,7 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
     retry = document.get("retry_settings")
     if retry is not None:
         file.check_keys(retry, RETRY_KEYS, "retry_settings")
-        retry = RetrySettings(**retry)
+        retry = _build(file, document, "retry_settings", RetrySettings, retry)
     arguments = {key: document[key] for key in KEYWORD_SETTINGS if key in document}
     try:
         job = Parallel(

@@ -21,6 +21,7 @@ from dask_parallel.jobs.syntax import (
 )
 from dask_parallel.paths import exists, is_remote, normalize_path
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
+from dask_parallel.spec.sizes import DEFAULT_TARGET_DURATION, is_auto_size, parse_duration
 
 DEFAULT_MAX_ATTEMPTS = 2
 DEFAULT_TIMEOUT = 60
@@ -80,6 +81,17 @@ class JobSpec:
     environment_variables: dict[str, str]
     is_deterministic: bool
     driver: DriverOptions
+    # Beyond Azure (retry_settings.split_on_failure / retry_on / no_retry_on / backoff and
+    # speculation); the defaults keep Azure's behaviour and read older job.json files.
+    split_on_failure: bool = False
+    retry_on: tuple[str, ...] = ()
+    no_retry_on: tuple[str, ...] = ()
+    backoff_initial: float = 0.0
+    backoff_max: float = 60.0
+    speculation: bool = False
+    speculation_multiplier: float = 3.0
+    speculation_min_seconds: float = 10.0
+    target_duration: float | None = None  # seconds; set: mini-batches are sized by time
 
     @property
     def module_name(self) -> str:
@@ -291,7 +303,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
     if job.mini_batch_size is not None:
         if is_binding(job.mini_batch_size):
             raise _binding_error("mini_batch_size", job.mini_batch_size)
-        mini_batch_size = parse_mini_batch_size(job.mini_batch_size) or None
+        if not is_auto_size(job.mini_batch_size):
+            mini_batch_size = parse_mini_batch_size(job.mini_batch_size) or None
 
     logging_level = job.logging_level or driver.logging_level or "INFO"
     if is_binding(logging_level):
@@ -340,7 +353,36 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         environment_variables=dict(job.environment_variables),
         is_deterministic=job.is_deterministic,
         driver=driver,
+        **_beyond_azure(job),
     )
+
+
+def _beyond_azure(job: Parallel) -> dict[str, Any]:
+    """The JobSpec fields of the retry, bisection and speculation settings."""
+    retry = job.retry_settings
+    backoff = retry.backoff or {}
+    speculation = getattr(job, "speculation", None)
+    target = getattr(job, "target_duration", None)
+    if target is not None and is_binding(target):
+        raise _binding_error("target_duration", target)
+    fields: dict[str, Any] = {
+        "split_on_failure": bool(retry.split_on_failure),
+        "retry_on": tuple(retry.retry_on or ()),
+        "no_retry_on": tuple(retry.no_retry_on or ()),
+        "backoff_initial": float(backoff.get("initial", 0.0)),
+        "backoff_max": float(backoff.get("max") or max(60.0, backoff.get("initial", 0.0))),
+    }
+    if target is not None:
+        fields["target_duration"] = parse_duration(target)
+    elif is_auto_size(job.mini_batch_size):
+        fields["target_duration"] = DEFAULT_TARGET_DURATION
+    if speculation is not None and speculation.enabled:
+        fields.update(
+            speculation=True,
+            speculation_multiplier=float(speculation.multiplier),
+            speculation_min_seconds=float(speculation.min_seconds),
+        )
+    return fields
 
 
 def spec_from_dict(data: dict[str, Any]) -> JobSpec:
@@ -352,4 +394,7 @@ def spec_from_dict(data: dict[str, Any]) -> JobSpec:
     values["program_arguments"] = tuple(values["program_arguments"])
     if values.get("partition_keys") is not None:
         values["partition_keys"] = tuple(values["partition_keys"])
+    for key in ("retry_on", "no_retry_on"):
+        if key in values:
+            values[key] = tuple(values[key])
     return JobSpec(**values)

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from dask_parallel.batching import MiniBatch
 from dask_parallel.execution.events import AttemptResult
+from dask_parallel.execution.policies import exception_names
 from dask_parallel.execution.state import Outcome
 from dask_parallel.outputs.append_row import render_rows
 from dask_parallel.paths import filesystem, is_remote
@@ -282,6 +283,7 @@ class EntryScriptHost:
             self.watchdog.disarm()
             trace = traceback.format_exc()
             result.outcome = Outcome.READ_ERROR
+            result.error_names = exception_names(exc)
             result.error = f"cannot read mini batch {mb.index} ({mb.describe()}): {type(exc).__name__}: {exc}"
             result.traceback = trace[-TRACEBACK_LIMIT:]
             self.user_error(result.error, trace)
@@ -300,6 +302,7 @@ class EntryScriptHost:
             self.watchdog.disarm()
             trace = traceback.format_exc()
             result.outcome = Outcome.RUN_ERROR
+            result.error_names = exception_names(exc)
             result.error = f"run() raised {type(exc).__name__}: {exc}"
             result.traceback = trace[-TRACEBACK_LIMIT:]
             self.user_error(f"mini batch {mb.index} ({mb.id}) attempt {attempt}: {result.error}", trace)

@@ -73,6 +73,13 @@ def test_status_of_a_running_run_has_an_estimate(tmp_path):
     assert "elapsed\ntime left" in text and "about " in text
 
 
+def test_status_counts_mini_batches_cut_while_running(tmp_path):
+    run = make_run(tmp_path, finished=None, total=0)
+    with (run / "ledger.jsonl").open("a") as handle:  # complete the torn line, then add the cuts
+        handle.write('"}\n' + "".join(json.dumps({"event": "cut", "index": i}) + "\n" for i in range(6)))
+    assert read_status(str(run)).mini_batches_total == 6
+
+
 def test_not_a_run_directory(tmp_path):
     with pytest.raises(NotARunDirectory, match=r"has no job\.json"):
         read_status(str(tmp_path))
