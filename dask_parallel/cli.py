@@ -208,6 +208,7 @@ def _save_timeline(run_dir: str) -> None:
 # -- validate -------------------------------------------------------------------------
 @command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
 def _validate(args: argparse.Namespace) -> int:
+    from dask_parallel.datastores import resolve_job_locations
     from dask_parallel.engine import new_run_dir
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
@@ -219,7 +220,9 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{args.job_file}: valid pipeline; steps in order: {', '.join(validate_pipeline(job))}.")
         return EXIT_COMPLETED
     # Nothing is written: the run directory is only named, for outputs that have no path.
-    spec = build_job_spec(job, base_dir=job.source_dir, run_dir=new_run_dir(job.name or "parallel_job"))
+    run_dir = new_run_dir(job.name or "parallel_job")
+    job = resolve_job_locations(job, run_dir=run_dir)  # azureml:// datastores and ${{name}}
+    spec = build_job_spec(job, base_dir=job.source_dir, run_dir=run_dir)
     plan = plan_input(spec)
     output = f"append_row to {spec.append_row_uri}" if spec.append_row_uri else "summary_only"
     print(

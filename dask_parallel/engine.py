@@ -18,6 +18,7 @@ from typing import Any
 from distributed import Client
 
 from dask_parallel import config
+from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobValidationError, ResumeError
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
@@ -101,6 +102,7 @@ def run(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
+    job = resolve_job_locations(job, run_dir=target)
     job = apply_input_modes(job, base_dir=base, run_dir=target)
     spec = build_job_spec(job, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout):

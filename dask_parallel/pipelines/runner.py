@@ -21,6 +21,7 @@ from typing import Any
 from distributed import Client
 
 from dask_parallel import config
+from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import DaskParallelError, JobValidationError
 from dask_parallel.execution.cluster import connect
 from dask_parallel.inputs.modes import apply_input_modes
@@ -61,10 +62,12 @@ def _propagate_outputs(job: PipelineJob) -> PipelineJob:
     return job
 
 
-def _preflight(job: PipelineJob, base_dir: str) -> None:
+def _preflight(job: PipelineJob, base_dir: str, run_dir: str | None = None) -> None:
     for step, node in job.jobs.items():
         folder = code_dir(node, base_dir)
         try:
+            # datastores of azureml:// paths must be configured before anything runs
+            resolve_job_locations(node, run_dir=os.path.join(run_dir or base_dir, step), name=step)
             if isinstance(node, Parallel):
                 if node.task is None or not node.task.entry_script:
                     raise JobValidationError("task.entry_script is required, e.g. entry_script='score.py'.")
@@ -99,6 +102,7 @@ class _StepRunner:
         step_dir = os.path.join(self.run_dir, step)
         started = time.time()
         try:
+            node = resolve_job_locations(node, run_dir=step_dir, name=step)  # ${{name}}: the step
             if isinstance(node, Parallel):
                 from dask_parallel.engine import run as run_parallel
 
@@ -132,6 +136,7 @@ class _StepRunner:
         return result
 
     def _run_command(self, node: Command, step_dir: str, started: float) -> JobResult:
+        node = resolve_job_locations(node, run_dir=step_dir)
         node = apply_input_modes(node, base_dir=self.base_dir, run_dir=step_dir)
         inputs: dict[str, str | None] = {}
         for key, value in node.inputs.items():
@@ -232,7 +237,7 @@ def validate_pipeline(job: PipelineJob, base_dir: str | None = None) -> list[str
     base = os.path.abspath(base_dir or job.source_dir or os.getcwd())
     job = _propagate_outputs(job)
     steps = order(dependencies(job))
-    _preflight(job, base)
+    _preflight(job, base, None)
     return steps
 
 
@@ -259,7 +264,7 @@ def run_pipeline(
     job = _propagate_outputs(job)
     needs = dependencies(job)
     steps = order(needs)
-    _preflight(job, base)
+    _preflight(job, base, target)
     if show_progress is None:
         show_progress = bool(config.get("progress", True))
     os.makedirs(target, exist_ok=True)
