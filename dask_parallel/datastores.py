@@ -12,6 +12,8 @@ Here:
   a datastore of the ``dask-parallel.datastores`` table, or a URL / folder itself. When it is
   not set, the default datastore is the run directory's ``outputs/`` folder, so the line
   above writes ``<run_dir>/outputs/<job name>/aggregated_returns.csv``;
+* ``workspaceblobstore`` (Azure's default datastore) is the default datastore unless the
+  table names it;
 * any other datastore name is looked up in the ``dask-parallel.datastores`` table
   (``{name: fsspec URL}``), see ``conf/datastores.yaml``.
 """
@@ -26,7 +28,9 @@ from typing import Any
 from dask_parallel import config
 from dask_parallel.errors import InputError, JobValidationError
 
-NAME_PLACEHOLDER = re.compile(r"\$\{\{\s*name\s*\}\}")
+# ${name} too: an f-string holding "${{name}}" (as in Azure's notebooks) leaves single braces.
+NAME_PLACEHOLDER = re.compile(r"\$\{\{\s*name\s*\}\}|\$\{name\}")
+WORKSPACE_DEFAULT = "workspaceblobstore"  # Azure's default datastore name
 DEFAULT_DATASTORE_PLACEHOLDER = re.compile(r"\$\{\{\s*default_datastore\s*\}\}")
 _DEFAULT_MARK = "__dask_parallel_default_datastore__"
 
@@ -64,10 +68,14 @@ def expand_placeholders(path: str, *, name: str, run_dir: str, where: str = "pat
     ``where`` names the YAML key or argument for error messages.
     """
     path = NAME_PLACEHOLDER.sub(name, path)
+    table = config.get("datastores", None) or {}
+    if WORKSPACE_DEFAULT not in table:  # Azure's default datastore is the default one here too
+        path = re.sub(
+            rf"(?i)(datastores/){WORKSPACE_DEFAULT}(/paths)", r"\1${{default_datastore}}\2", path, count=1
+        )
     if not DEFAULT_DATASTORE_PLACEHOLDER.search(path):
         return path
     default = config.get("default-datastore", None)
-    table = config.get("datastores", None) or {}
     marked = DEFAULT_DATASTORE_PLACEHOLDER.sub(_DEFAULT_MARK, path)
     if default and default in table:
         return marked.replace(_DEFAULT_MARK, default)

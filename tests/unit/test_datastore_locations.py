@@ -76,3 +76,11 @@ def test_job_locations_resolve_inputs_and_outputs_and_keep_the_original(tmp_path
     assert resolved.outputs["out"].path == str(expected)
     assert job.outputs["out"].path == SAMPLE_OUTPUT  # the user's job is not changed
     assert resolve_job_locations(resolved, run_dir="/elsewhere") is resolved
+
+
+def test_workspaceblobstore_is_the_default_datastore_unless_configured(tmp_path):
+    path = "azureml://datastores/workspaceblobstore/paths/${name}/out.csv"  # an f-string's "${{name}}"
+    resolved = resolve_location(path, name="iris", run_dir=str(tmp_path))
+    assert resolved == str(tmp_path / "outputs" / "iris" / "out.csv")
+    with dask.config.set({"dask-parallel.datastores": {"workspaceblobstore": "memory://blob"}}):
+        assert resolve_location(path, name="iris", run_dir="/r") == "memory://blob/iris/out.csv"
