@@ -68,6 +68,7 @@ class Pipeline:
                 f"its parameters are: {', '.join(sorted(parameters)) or '(none)'}."
             )
         jobs = {}
+        data_parameters: dict[str, Any] = {}
         for step in self.steps:
             bound = {}
             for key, value in [(step.input_name, step.inputs[0])] + [
@@ -87,11 +88,37 @@ class Pipeline:
                     bound[key] = Input(
                         type="uri_folder", path=f"${{{{parent.jobs.{producer}.outputs.{output}}}}}"
                     )
-            jobs[step.name] = step.to_v2(bind_parameters=True, data_inputs=bound)
+            data_parameters.update(self._bind_dataset_parameters(step, overrides, bound))
+            jobs[step.name] = step.to_v2(bind_parameters=True, data_inputs=bound, dataset_overrides=overrides)
         inputs = {key: overrides.get(key, parameter.default_value) for key, parameter in parameters.items()}
+        inputs.update(data_parameters)
         return PipelineJob(
             name=name, description=self.description, jobs=jobs, inputs=inputs, settings=PipelineSettings()
         )
+
+    @staticmethod
+    def _bind_dataset_parameters(
+        step: ParallelRunStep, overrides: dict[str, Any], bound: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Bind a step's dataset-valued PipelineParameter inputs to pipeline inputs.
+
+        Returns the pipeline inputs (parameter name -> v2 ``Input`` of the dataset in use) and
+        fills ``bound`` with the step inputs that read them (``${{parent.inputs.<name>}}``).
+        Several input datasets are combined into one literal input instead.
+        """
+        from dask_parallel.jobs.entities import Input
+
+        found: dict[str, Any] = {}
+        named = [(step.input_name, step.inputs[0])] if len(step.inputs) == 1 else []
+        named += [(step.side_input_name(i), side) for i, side in enumerate(step.side_inputs)]
+        for key, consumed in named:
+            parameter = getattr(consumed, "parameter", None)
+            if parameter is None or key in bound:
+                continue
+            data = consumed.dataset_for(overrides).to_v2_input(consumed.mode)
+            found[parameter.name] = data
+            bound[key] = Input(type=data.type, path=parameter.binding, mode=data.mode)
+        return found
 
 
 class StepRun:
