@@ -73,8 +73,9 @@ def parallel_job_in_pipeline():
     parallel_train.resources.instance_count = 2
     parallel_train.max_concurrency_per_instance = 1
     parallel_train.mini_batch_error_threshold = 10
+    # As in Azure's notebook: an f-string, so "${{name}}" arrives as "${name}"; both are the job name.
     parallel_train.outputs.job_output_file.path = (
-        f"azureml://datastores/workspaceblobstore/paths/${{name}}/my_append_outputaggregated_returns.csv"
+        f"azureml://datastores/workspaceblobstore/paths/${{name}}/my_append_outputaggregated_returns.csv"  # noqa: F541
     )
 
 

@@ -75,7 +75,9 @@ def read_predictions(pipeline_run) -> pd.DataFrame:
     batch_output = batch_run.get_output_data(output_dir.name)
     target_dir = tempfile.mkdtemp()
     batch_output.download(local_path=target_dir)
-    result_file = os.path.join(target_dir, batch_output.path_on_datastore, parallel_run_config.append_row_file_name)
+    result_file = os.path.join(
+        target_dir, batch_output.path_on_datastore, parallel_run_config.append_row_file_name
+    )
     df = pd.read_csv(result_file, delimiter=":", header=None)
     df.columns = ["Filename", "Prediction"]
     return df
@@ -94,7 +96,11 @@ if __name__ == "__main__":
     single_image_ds = Dataset.File.from_files(path="./mnist/0.png", validate=False)
     pipeline_run_2 = experiment.submit(
         pipeline,
-        pipeline_parameters={"mnist_param": single_image_ds, "batch_size_param": "1", "process_count_param": 1},
+        pipeline_parameters={
+            "mnist_param": single_image_ds,
+            "batch_size_param": "1",
+            "process_count_param": 1,
+        },
     )
     pipeline_run_2.wait_for_completion(show_output=True)
     print("Second run prediction has ", read_predictions(pipeline_run_2).shape[0], " rows")
