@@ -113,7 +113,10 @@ def run(
         earlier = reuse.lookup(reuse_key)
         if earlier is not None:
             logger.warning("reusing the result of the identical earlier run in %s", earlier.run_dir)
-            print(f"Reusing the identical earlier run {earlier.run_dir} (is_deterministic=True).")
+            print(
+                f"Reusing the identical earlier run {earlier.run_dir} (is_deterministic=True).",
+                file=sys.stderr,
+            )
             return earlier
     return execute(
         spec,
