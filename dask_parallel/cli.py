@@ -187,8 +187,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_run_dir_json(run_dir: str) -> None:
+    from dask_parallel.pipelines.run_dir import is_pipeline_run_dir, pipeline_status
     from dask_parallel.rundir.status import NotARunDirectory, read_status
 
+    if is_pipeline_run_dir(run_dir):
+        print(json.dumps(pipeline_status(run_dir), indent=2, default=str))
+        return
     try:
         print(json.dumps(read_status(run_dir).to_dict(), indent=2, default=str))
     except NotARunDirectory:
@@ -240,8 +244,15 @@ def _run_dir_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("status", "show the status and progress of a running or finished job", _run_dir_arguments)
 def _status(args: argparse.Namespace) -> int:
+    from dask_parallel.pipelines.run_dir import describe_pipeline_status, is_pipeline_run_dir, pipeline_status
     from dask_parallel.rundir.status import read_status
 
+    if is_pipeline_run_dir(args.run_dir):
+        if args.json:
+            print(json.dumps(pipeline_status(args.run_dir), indent=2, default=str))
+        else:
+            print(describe_pipeline_status(args.run_dir))
+        return EXIT_COMPLETED
     status = read_status(args.run_dir)
     print(json.dumps(status.to_dict(), indent=2, default=str) if args.json else status)
     return EXIT_COMPLETED
@@ -254,8 +265,12 @@ def _logs_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("logs", "show a job's result, its errors and which log files to read", _logs_arguments)
 def _logs(args: argparse.Namespace) -> int:
+    from dask_parallel.pipelines.run_dir import describe_pipeline_logs, is_pipeline_run_dir
     from dask_parallel.rundir.status import describe_logs
 
+    if is_pipeline_run_dir(args.run_dir):
+        print(describe_pipeline_logs(args.run_dir, max_errors=args.errors))
+        return EXIT_COMPLETED
     print(describe_logs(args.run_dir, max_errors=args.errors))
     return EXIT_COMPLETED
 
@@ -283,14 +298,26 @@ def _resume(args: argparse.Namespace) -> int:
     import dask.config
 
     from dask_parallel.engine import resume
+    from dask_parallel.pipelines.run_dir import is_pipeline_run_dir, resume_pipeline
     from dask_parallel.spec.job_file import load_job
 
-    job = load_job(args.job) if args.job else None
     style = _progress_style(args)
-    with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
-        result = resume(
-            args.run_dir, client=args.scheduler, job=job, force=args.force, show_progress=style is not None
-        )
+    if is_pipeline_run_dir(args.run_dir):
+        if args.job or args.force:
+            say_error("--job and --force apply to a parallel job's run directory, not to a pipeline's.")
+            return EXIT_INVALID
+        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+            result = resume_pipeline(args.run_dir, client=args.scheduler, show_progress=style is not None)
+    else:
+        job = load_job(args.job) if args.job else None
+        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+            result = resume(
+                args.run_dir,
+                client=args.scheduler,
+                job=job,
+                force=args.force,
+                show_progress=style is not None,
+            )
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else result)
     if result.status == "Completed":
         return EXIT_COMPLETED

@@ -20,6 +20,7 @@ from distributed import Client
 from dask_parallel import config
 from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobValidationError, ResumeError
+from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.progress import Progress
@@ -267,7 +268,7 @@ def _execute(
     link = None
     driver: Driver | None = None
     try:
-        with connect(client, spec.total_processes) as connected:
+        with closing_quietly(connect(client, spec.total_processes)) as connected:
             link = dashboard_link(connected)
             if link:
                 journal.log(f"Dask dashboard: {link}")

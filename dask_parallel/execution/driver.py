@@ -21,6 +21,7 @@ from distributed import Client, Future, as_completed
 from distributed.client import FutureCancelledError
 
 from dask_parallel.batching import MiniBatch
+from dask_parallel.execution import cancellation
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.state import Action, JobState, Outcome, Report
 from dask_parallel.outputs.append_row import Part
@@ -151,6 +152,8 @@ class Driver:
         self._gatherer.start()
         try:
             while not self.state.finished:
+                if cancellation.requested():  # a pipeline running this job was interrupted
+                    raise KeyboardInterrupt
                 free = self.window - len(self._inflight)
                 # Top up in chunks: one client.map per chunk costs far less than one per task,
                 # and the workers still hold three quarters of the window meanwhile.
