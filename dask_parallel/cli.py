@@ -212,11 +212,15 @@ def _save_timeline(run_dir: str) -> None:
 # -- validate -------------------------------------------------------------------------
 @command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
 def _validate(args: argparse.Namespace) -> int:
+    import logging
+
     from dask_parallel.datastores import resolve_job_locations
     from dask_parallel.engine import new_run_dir
+    from dask_parallel.inputs.modes import check_input_modes
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
     from dask_parallel.pipelines.loader import load_any as load_job
+    from dask_parallel.spec.driver_option_checks import driver_option_warnings
     from dask_parallel.spec.job_spec import build_job_spec
 
     job = load_job(args.job_file, overrides=args.set)
@@ -226,7 +230,16 @@ def _validate(args: argparse.Namespace) -> int:
     # Nothing is written: the run directory is only named, for outputs that have no path.
     run_dir = new_run_dir(job.name or "parallel_job")
     job = resolve_job_locations(job, run_dir=run_dir)  # azureml:// datastores and ${{name}}
-    spec = build_job_spec(job, base_dir=job.source_dir, run_dir=run_dir)
+    check_input_modes(job, base_dir=job.source_dir)  # as run() does, without downloading
+    quiet = logging.getLogger("dask_parallel")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its warnings are printed below, once, with a prefix
+    try:
+        spec = build_job_spec(job, base_dir=job.source_dir, run_dir=run_dir)
+    finally:
+        quiet.setLevel(level)
+    for message in driver_option_warnings(spec.program_arguments):
+        print(f"warning: {message}", file=sys.stderr)
     plan = plan_input(spec)
     output = f"append_row to {spec.append_row_uri}" if spec.append_row_uri else "summary_only"
     print(

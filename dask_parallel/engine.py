@@ -23,6 +23,7 @@ from dask_parallel.errors import JobValidationError, ResumeError
 from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
+from dask_parallel.execution.main_guard import check_main_guard
 from dask_parallel.execution.progress import Progress
 from dask_parallel.execution.state import JobState, Policy
 from dask_parallel.inputs.modes import apply_input_modes
@@ -87,9 +88,12 @@ def run(
     if not isinstance(job, Parallel):  # pipelines and command steps
         from dask_parallel.pipelines.runner import run_other_job
 
+        check_main_guard(client)
+
         return run_other_job(
             job, client=client, run_dir=run_dir, show_progress=show_progress, base_dir=base_dir
         )
+    check_main_guard(client)  # an unguarded top-level run() would restart in every worker
     if base_dir is None:
         base_dir = getattr(job, "source_dir", None) or os.getcwd()
     base = os.path.abspath(os.fspath(base_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import logging
 import os
 import re
 import shlex
@@ -14,9 +15,11 @@ from dask_parallel.errors import EntryScriptError, InputError, JobValidationErro
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.paths import exists, is_remote, normalize_path
+from dask_parallel.spec.driver_option_checks import driver_option_warnings
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
 from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
 
+logger = logging.getLogger("dask_parallel")
 BINDING = re.compile(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z_]\w*)\s*\}\}")
 OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.S)
 DEFAULT_MAX_ATTEMPTS = 2
@@ -296,6 +299,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         job.task.program_arguments or "", {"inputs": input_values, "outputs": output_values}
     )
     driver = parse_driver_options(list(program_arguments))
+    for message in driver_option_warnings(program_arguments):
+        logger.warning(message)
 
     mini_batch_size = None
     if job.mini_batch_size is not None:

@@ -233,6 +233,9 @@ class Experiment:
         """
         if not isinstance(config, Pipeline):
             raise JobValidationError(f"Experiment.submit needs a Pipeline (got {type(config).__name__}).")
+        from dask_parallel.execution.main_guard import check_main_guard
+
+        check_main_guard(client)
         job = config.to_v2(pipeline_parameters, name=self.name)
         job.settings.force_rerun = bool(regenerate_outputs)
         from dask_parallel.pipelines.runner import run_pipeline
