@@ -184,6 +184,7 @@ def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> 
         to_csv=load_to_csv_settings(spec.code_dir),
         reader=plan.reader,
         concurrency=spec.max_concurrency_per_instance,
+        resource_monitor_interval=spec.driver.resource_monitor_interval,
     )
 
 

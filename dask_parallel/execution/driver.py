@@ -26,7 +26,7 @@ from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.state import Action, JobState, Outcome, Report
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
-from dask_parallel.rundir.markers import classify_lost_attempt
+from dask_parallel.rundir.markers import classify_lost_attempt, read_timeout_details
 from dask_parallel.worker.plugin import EntryScriptPlugin, run_mini_batch
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
@@ -259,7 +259,7 @@ class Driver:
         if outcome is Outcome.NOT_STARTED and not _is_worker_loss(exc):
             outcome = Outcome.PROCESS_DIED
             message = f"the attempt failed in Dask: {type(exc).__name__}: {exc}"
-        return AttemptResult(
+        result = AttemptResult(
             mini_batch_id=mb.id,
             index=mb.index,
             attempt=attempt,
@@ -268,6 +268,15 @@ class Driver:
             error=message,
             start_time=time.time(),
         )
+        if outcome in (Outcome.TIMEOUT, Outcome.INIT_ERROR):  # the watchdog said where and since when
+            details = read_timeout_details(self.runtime, str(future.key))
+            result.node_id = str(details.get("node_id", ""))
+            result.process_name = str(details.get("process_name", ""))
+            result.pid = int(details.get("pid", 0) or 0)
+            result.worker = str(details.get("worker", ""))
+            result.start_time = float(details.get("start_time", result.start_time))
+            result.elapsed = float(details.get("elapsed", 0.0))
+        return result
 
     def _apply(self, result: AttemptResult, mb: MiniBatch) -> tuple[MiniBatch, int] | None:
         report = Report(

@@ -25,7 +25,8 @@ from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.state import Outcome
 from dask_parallel.outputs.append_row import render_rows
 from dask_parallel.paths import filesystem, is_remote
-from dask_parallel.rundir.markers import classify_lost_attempt, marker_path
+from dask_parallel.rundir.markers import classify_lost_attempt, marker_path, write_timeout_details
+from dask_parallel.worker.resource_monitor import ResourceMonitor
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 from dask_parallel.worker.sandbox import (
     applied_environment,
@@ -82,6 +83,10 @@ class EntryScriptHost:
         self._write_lock = threading.Lock()
         self._files: dict[str, Any] = {}
         self.watchdog = Watchdog(self._on_timeout)
+        self.monitor = None
+        if spec.resource_monitor_interval > 0:  # --resource_monitor_interval
+            perf = self._path("sys", "perf", self.node_id, f"{self.process_name}.csv")
+            self.monitor = ResourceMonitor(perf, spec.resource_monitor_interval).start()
 
     # -- log files --------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -218,6 +223,8 @@ class EntryScriptHost:
             if self.shut_down:
                 return
             self.shut_down = True
+            if self.monitor is not None:
+                self.monitor.stop()
             if self.initialized:
                 shutdown = getattr(self.module, "shutdown", None)
                 if callable(shutdown):
@@ -263,6 +270,7 @@ class EntryScriptHost:
             started.write(f"{token}\n")
             started.flush()
         self._current = (mb.id, token)
+        self._current_started = time.time()  # wall clock, for a timeout's report row
         clock = time.monotonic()
         try:
             self.ensure_initialized()
@@ -399,6 +407,19 @@ class EntryScriptHost:
         self.user_error(message, "Stack of the stopped call:\n" + stack)
         self.sys_log(message)
         if current is not None:
+            started = getattr(self, "_current_started", None) or time.time()
+            write_timeout_details(
+                spec,
+                current[1],
+                {
+                    "node_id": self.node_id,
+                    "process_name": self.process_name,
+                    "pid": self.pid,
+                    "worker": self.worker_address,
+                    "start_time": started,
+                    "elapsed": time.time() - started,
+                },
+            )
             with open(marker_path(spec, current[1], "timeout"), "w", encoding="utf-8") as out:
                 out.write(("init: " if label == "init" else "") + message)
         for handle in self._files.values():
