@@ -53,10 +53,12 @@ def _unguarded_main_call(frame: FrameType | None) -> str | None:
     path = getattr(main, "__file__", None)
     if not path or not os.path.isfile(path):
         return None  # Jupyter, python -c, an interactive session: no re-import
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and (spec.name == "__main__" or spec.name.endswith(".__main__")):
+        return None  # python -m package: multiprocessing does not re-import a package's __main__
+    target = os.path.abspath(path)
     while frame is not None:
-        if frame.f_code.co_name == "<module>" and os.path.abspath(
-            frame.f_code.co_filename
-        ) == os.path.abspath(path):
+        if frame.f_code.co_name == "<module>" and os.path.abspath(frame.f_code.co_filename) == target:
             try:
                 with open(path, encoding="utf-8") as handle:
                     tree = ast.parse(handle.read(), filename=path)
