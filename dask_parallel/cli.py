@@ -161,9 +161,13 @@ def _run(args: argparse.Namespace) -> int:
     import dask.config
 
     from dask_parallel.engine import new_run_dir, run
+    from dask_parallel.jobs.azure_only import unused_note
     from dask_parallel.pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
 
     job = load_job(args.job_file, overrides=args.set)
+    note = unused_note(job)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
     style = _progress_style(args)
     try:

@@ -28,6 +28,7 @@ from dask_parallel.execution.progress import Progress
 from dask_parallel.execution.state import JobState, Policy
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
+from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
@@ -107,6 +108,9 @@ def run(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
+    note = unused_note(job)
+    if note:
+        logger.info(note)
     job = resolve_job_locations(job, run_dir=target)
     job = apply_input_modes(job, base_dir=base, run_dir=target)
     spec = build_job_spec(job, base_dir=base, run_dir=target)

@@ -116,3 +116,32 @@ def test_load_job_params_override_sets_a_step_instance_count():
 def test_pipeline_override_of_an_unknown_step_names_the_steps():
     with pytest.raises(JobValidationError, match=r"has no step 'nope'.*prepare_file_tabular_data"):
         dp.load_job(PIPELINE, overrides=["jobs.nope.resources.instance_count=3"])
+
+
+def test_azure_only_settings_are_named_once_as_not_used():
+    from dask_parallel.jobs.azure_only import unused_note
+
+    job = dp.parallel_run_function(
+        inputs={"data": dp.Input(type="uri_folder")},
+        input_data="${{inputs.data}}",
+        compute="cpu-cluster",
+        resources={"instance_count": 2, "instance_type": "STANDARD_D2"},
+        task=dp.RunFunction(
+            code=".", entry_script="score.py", environment=dp.Environment(image="img:1", conda_file="env.yml")
+        ),
+    )
+    note = unused_note(job)
+    assert note.startswith("not used on Dask")
+    assert "compute (cpu-cluster)" in note
+    assert "resources.instance_type" in note
+    assert "task.environment (image img:1, conda_file env.yml)" in note
+    assert "instance_count" not in note  # it is used: it sets the number of worker processes
+    assert unused_note(_job()) is None
+
+
+def test_pipeline_file_azure_only_settings_are_named_per_step():
+    from dask_parallel.jobs.azure_only import unused_note
+
+    note = unused_note(dp.load_job(PIPELINE))
+    assert "settings.default_compute (azureml:cpu-cluster)" in note
+    assert "jobs.batch_inference_with_file_data.task.environment" in note
