@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from typing import Any
 
 from dask_parallel.errors import DaskParallelError, JobValidationError
@@ -197,6 +198,10 @@ class PipelineRun:
 
     def get_steps(self) -> list[StepRun]:
         return [StepRun(name, step) for name, step in self.result.steps.items()]
+
+    def get_children(self) -> Iterator[StepRun]:
+        """The step runs, as v1's ``next(pipeline_run.get_children())`` reads them."""
+        return iter(self.get_steps())
 
 
 class Experiment:

@@ -142,3 +142,31 @@ def test_several_tabular_inputs_must_share_a_format(tmp_path):
         ParallelRunStep(
             name="mixed", parallel_run_config=config(), inputs=[comma, tab], output=OutputFileDatasetConfig()
         )
+
+
+def test_pipeline_run_children_are_its_step_runs():
+    from dask_parallel.pipelines.result import PipelineResult
+    from dask_parallel.rundir.result import JobResult
+    from dask_parallel.v1.pipeline import Experiment, PipelineRun
+
+    def result(cls, **extra):
+        return cls(
+            status="Completed",
+            run_dir="/r",
+            outputs={"inferences": "/r/out"},
+            error=None,
+            mini_batches_total=0,
+            mini_batches_succeeded=0,
+            mini_batches_failed=0,
+            items_total=0,
+            items_succeeded=0,
+            items_failed=0,
+            started=0.0,
+            finished=0.0,
+            **extra,
+        )
+
+    run = PipelineRun(Experiment("e"), result(PipelineResult, steps={"example-iris": result(JobResult)}))
+    child = next(run.get_children())
+    assert child.name == "example-iris"
+    assert child.get_output_data("inferences").path_on_datastore == "/r/out"
