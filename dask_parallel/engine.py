@@ -419,6 +419,7 @@ def resume(
         stored = json.load(handle)
     if job is not None:
         base = getattr(job, "source_dir", None) or os.getcwd()
+        job = resolve_job_locations(job, run_dir=folder)
         spec = build_job_spec(job, base_dir=base, run_dir=folder)
     else:
         spec = spec_from_dict(stored["spec"])

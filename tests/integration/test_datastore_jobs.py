@@ -75,3 +75,26 @@ def test_unconfigured_datastore_fails_before_running(tmp_path, client):
     with pytest.raises(dp.JobValidationError, match=r"inputs\.data\.path.*datastore 'nowhere'"):
         dp.run(job, client=client, run_dir=tmp_path / "run")
     assert not (tmp_path / "run" / "job.json").exists()
+
+
+def test_resume_with_the_job_resolves_its_datastore_paths_again(tmp_path, client):
+    make_files(tmp_path / "data", 4)
+    write_script(tmp_path / "src", SCRIPT)
+    job = dp.parallel_run_function(
+        name="again",
+        inputs={"data": dp.Input(type="uri_folder", path=str(tmp_path / "data"))},
+        outputs={
+            "out": dp.Output(
+                type="uri_file", path="azureml://datastores/${{default_datastore}}/paths/${{name}}/rows.txt"
+            )
+        },
+        input_data="${{inputs.data}}",
+        task=dp.RunFunction(
+            code=str(tmp_path / "src"), entry_script="score.py", append_row_to="${{outputs.out}}"
+        ),
+    )
+    first = dp.run(job, client=client, run_dir=tmp_path / "run")
+    assert first.status == "Completed", first.error
+    again = dp.resume(tmp_path / "run", client=client, job=job)
+    assert again.status == "Completed", again.error
+    assert again.outputs["out"] == str(tmp_path / "run" / "outputs" / "again" / "rows.txt")
