@@ -84,3 +84,23 @@ def test_workspaceblobstore_is_the_default_datastore_unless_configured(tmp_path)
     assert resolved == str(tmp_path / "outputs" / "iris" / "out.csv")
     with dask.config.set({"dask-parallel.datastores": {"workspaceblobstore": "memory://blob"}}):
         assert resolve_location(path, name="iris", run_dir="/r") == "memory://blob/iris/out.csv"
+
+
+def test_pipeline_validation_names_the_step_with_an_unconfigured_datastore(tmp_path):
+    from dask_parallel.pipelines import validate_pipeline
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text("def run(mini_batch):\n    return mini_batch\n")
+    (tmp_path / "pipeline.yml").write_text(
+        "type: pipeline\n"
+        "jobs:\n"
+        "  score:\n"
+        "    type: parallel\n"
+        "    inputs:\n"
+        "      data: {type: uri_folder, path: 'azureml://datastores/lake/paths/x'}\n"
+        "    input_data: ${{inputs.data}}\n"
+        "    task: {type: run_function, code: ./src, entry_script: score.py}\n"
+    )
+    job = dp.load_job(tmp_path / "pipeline.yml")
+    with pytest.raises(JobValidationError, match=r"jobs\.score: inputs\.data\.path: datastore 'lake'"):
+        validate_pipeline(job)
