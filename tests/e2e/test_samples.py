@@ -114,3 +114,12 @@ def test_v1_parallel_run_step_with_a_dataset_pipeline_parameter(sample_env):
     assert "Prediction has  20  rows" in done.stdout
     assert "Second run prediction has  1  rows" in done.stdout  # mnist_param overridden by one image
     assert done.stdout.count("PipelineRun Status: Finished") == 2
+
+
+def test_oj_sales_sdk_script_trains_one_model_per_partition(sample_env, tmp_path):
+    done = run_script("oj_sales_prediction.py", env=sample_env, cwd=SAMPLES / "oj_sales_prediction")
+    assert "step parallel_train  Completed" in done.stdout
+    # azureml://datastores/workspaceblobstore/paths/${name}/my_append_output.csv: the default datastore
+    (perf,) = (tmp_path / "runs").rglob("my_append_output.csv")
+    assert perf.parent.name == "parallel_train"
+    assert len(perf.read_text().splitlines()) == 9
