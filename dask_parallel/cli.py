@@ -165,9 +165,6 @@ def _run(args: argparse.Namespace) -> int:
     from dask_parallel.pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
 
     job = load_job(args.job_file, overrides=args.set)
-    note = unused_note(job)
-    if note:
-        print(f"note: {note}", file=sys.stderr)
     run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
     style = _progress_style(args)
     try:
@@ -177,6 +174,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             _print_run_dir_json(run_dir)
         raise
+    note = unused_note(job)  # after the run, so that an invalid job's error stays the only output
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     if not hasattr(result, "steps"):  # pipelines keep one run folder per step
         _save_timeline(result.run_dir)
     if args.json:

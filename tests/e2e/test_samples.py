@@ -46,6 +46,8 @@ def test_iris_pipeline_yaml_scores_every_row_into_the_default_datastore(tmp_path
     )
     summary = json.loads(done.stdout)
     assert summary["status"] == "Completed"
+    assert done.stderr.count("note: not used on Dask") == 1  # compute, environment: named once
+    assert "jobs.batch_prediction.task.environment (name prs-env" in done.stderr
     # azureml://datastores/${{default_datastore}}/paths/${{name}}/aggregated_returns.csv
     scores = tmp_path / "run" / "batch_prediction" / "outputs" / "batch_prediction" / "aggregated_returns.csv"
     rows = [line.split() for line in scores.read_text().splitlines()]
