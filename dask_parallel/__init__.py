@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AssetTypes": "jobs.entities",
+    "BuildContext": "jobs.environment",
+    "Environment": "jobs.environment",
     "Command": "jobs.command",
     "DaskParallelError": "errors",
     "EntryScriptError": "errors",
@@ -28,12 +30,13 @@ _EXPORTS = {
     "Parallel": "jobs.parallel",
     "PipelineJob": "pipelines",
     "PipelineResult": "pipelines",
+    "ResourceConfiguration": "jobs.resources",
     "ResumeError": "errors",
     "RetrySettings": "jobs.entities",
     "RunFunction": "jobs.entities",
     "command": "jobs.command",
     "load_component": "pipelines.loader",
-    "load_job": "spec.job_file",
+    "load_job": "pipelines.loader",
     "mini_batches": "inputs.collections",
     "parallel_run_function": "jobs.parallel",
     "pipeline": "pipelines",

@@ -163,6 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     import dask.config
 
     from dask_parallel.engine import run
+    from dask_parallel.jobs.azure_only import unused_note
     from dask_parallel.pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
     from dask_parallel.rundir.layout import new_run_dir
 
@@ -176,6 +177,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             _print_run_dir_json(run_dir)
         raise
+    note = unused_note(job)  # after the run, so that an invalid job's error stays the only output
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     if not hasattr(result, "steps"):  # pipelines keep one run folder per step
         _save_timeline(result.run_dir)
     if args.json:
@@ -190,8 +194,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_run_dir_json(run_dir: str) -> None:
+    from dask_parallel.pipelines.run_dir import is_pipeline_run_dir, pipeline_status
     from dask_parallel.rundir.status import NotARunDirectory, read_status
 
+    if is_pipeline_run_dir(run_dir):
+        print(json.dumps(pipeline_status(run_dir), indent=2, default=str))
+        return
     try:
         print(json.dumps(read_status(run_dir).to_dict(), indent=2, default=str))
     except NotARunDirectory:
@@ -211,10 +219,15 @@ def _save_timeline(run_dir: str) -> None:
 # -- validate -------------------------------------------------------------------------
 @command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
 def _validate(args: argparse.Namespace) -> int:
+    import logging
+
+    from dask_parallel.datastores import resolve_job_locations
+    from dask_parallel.inputs.modes import check_input_modes
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
     from dask_parallel.pipelines.loader import load_any as load_job
     from dask_parallel.rundir.layout import new_run_dir
+    from dask_parallel.spec.driver_option_checks import driver_option_warnings
     from dask_parallel.spec.job_spec import build_job_spec
 
     job = load_job(args.job_file, overrides=args.set)
@@ -222,7 +235,18 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{args.job_file}: valid pipeline; steps in order: {', '.join(validate_pipeline(job))}.")
         return EXIT_COMPLETED
     # Nothing is written: the run directory is only named, for outputs that have no path.
-    spec = build_job_spec(job, base_dir=job.source_dir, run_dir=new_run_dir(job.name or "parallel_job"))
+    run_dir = new_run_dir(job.name or "parallel_job")
+    job = resolve_job_locations(job, run_dir=run_dir)  # azureml:// datastores and ${{name}}
+    check_input_modes(job, base_dir=job.source_dir)  # as run() does, without downloading
+    quiet = logging.getLogger("dask_parallel")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its warnings are printed below, once, with a prefix
+    try:
+        spec = build_job_spec(job, base_dir=job.source_dir, run_dir=run_dir)
+    finally:
+        quiet.setLevel(level)
+    for message in driver_option_warnings(spec.program_arguments):
+        print(f"warning: {message}", file=sys.stderr)
     plan = plan_input(spec)
     output = f"append_row to {spec.append_row_uri}" if spec.append_row_uri else "summary_only"
     division = f"{len(plan.mini_batches)} mini-batches"
@@ -243,8 +267,15 @@ def _run_dir_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("status", "show the status and progress of a running or finished job", _run_dir_arguments)
 def _status(args: argparse.Namespace) -> int:
+    from dask_parallel.pipelines.run_dir import describe_pipeline_status, is_pipeline_run_dir, pipeline_status
     from dask_parallel.rundir.status import read_status
 
+    if is_pipeline_run_dir(args.run_dir):
+        if args.json:
+            print(json.dumps(pipeline_status(args.run_dir), indent=2, default=str))
+        else:
+            print(describe_pipeline_status(args.run_dir))
+        return EXIT_COMPLETED
     status = read_status(args.run_dir)
     print(json.dumps(status.to_dict(), indent=2, default=str) if args.json else status)
     return EXIT_COMPLETED
@@ -257,8 +288,12 @@ def _logs_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("logs", "show a job's result, its errors and which log files to read", _logs_arguments)
 def _logs(args: argparse.Namespace) -> int:
+    from dask_parallel.pipelines.run_dir import describe_pipeline_logs, is_pipeline_run_dir
     from dask_parallel.rundir.status import describe_logs
 
+    if is_pipeline_run_dir(args.run_dir):
+        print(describe_pipeline_logs(args.run_dir, max_errors=args.errors))
+        return EXIT_COMPLETED
     print(describe_logs(args.run_dir, max_errors=args.errors))
     return EXIT_COMPLETED
 
@@ -285,15 +320,33 @@ def _resume_arguments(parser: argparse.ArgumentParser) -> None:
 def _resume(args: argparse.Namespace) -> int:
     import dask.config
 
-    from dask_parallel.engine import resume
+    from dask_parallel.engine import resume, run
+    from dask_parallel.pipelines.run_dir import is_pipeline_run_dir, resume_pipeline
     from dask_parallel.spec.job_file import load_job
 
-    job = load_job(args.job) if args.job else None
     style = _progress_style(args)
-    with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
-        result = resume(
-            args.run_dir, client=args.scheduler, job=job, force=args.force, show_progress=style is not None
-        )
+    if is_pipeline_run_dir(args.run_dir):
+        if args.job or args.force:
+            say_error("--job and --force apply to a parallel job's run directory, not to a pipeline's.")
+            return EXIT_INVALID
+        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+            result = resume_pipeline(
+                args.run_dir,
+                run_parallel=run,
+                resume_parallel=resume,
+                client=args.scheduler,
+                show_progress=style is not None,
+            )
+    else:
+        job = load_job(args.job) if args.job else None
+        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+            result = resume(
+                args.run_dir,
+                client=args.scheduler,
+                job=job,
+                force=args.force,
+                show_progress=style is not None,
+            )
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else result)
     if result.status == "Completed":
         return EXIT_COMPLETED

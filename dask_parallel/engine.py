@@ -17,14 +17,18 @@ from typing import Any
 from distributed import Client
 
 from dask_parallel import config
+from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
+from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
+from dask_parallel.execution.main_guard import check_main_guard
 from dask_parallel.execution.progress import Progress
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import JobState, JobStatus, Policy
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
+from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
@@ -80,6 +84,8 @@ def run(
     if not isinstance(job, Parallel):  # pipelines and command steps
         from dask_parallel.pipelines.runner import run_other_job
 
+        check_main_guard(client)
+
         return run_other_job(
             job,
             run_parallel=run,
@@ -88,6 +94,7 @@ def run(
             show_progress=show_progress,
             base_dir=base_dir,
         )
+    check_main_guard(client)  # an unguarded top-level run() would restart in every worker
     if base_dir is None:
         base_dir = getattr(job, "source_dir", None) or os.getcwd()
     base = os.path.abspath(os.fspath(base_dir))
@@ -101,6 +108,10 @@ def run(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
+    note = unused_note(job)
+    if note:
+        logger.info(note)
+    job = resolve_job_locations(job, run_dir=target)
     # Validate the whole job before any side effect: a typo is reported before inputs download.
     spec = build_job_spec(job, base_dir=base, run_dir=target)
     staged = apply_input_modes(job, base_dir=base, run_dir=target)
@@ -115,7 +126,10 @@ def run(
         earlier = reuse.lookup(reuse_key)
         if earlier is not None:
             logger.warning("reusing the result of the identical earlier run in %s", earlier.run_dir)
-            print(f"Reusing the identical earlier run {earlier.run_dir} (is_deterministic=True).")
+            print(
+                f"Reusing the identical earlier run {earlier.run_dir} (is_deterministic=True).",
+                file=sys.stderr,
+            )
             return earlier
     return execute(
         spec,
@@ -178,6 +192,7 @@ def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> 
         to_csv=load_to_csv_settings(spec.code_dir),
         reader=plan.reader,
         concurrency=spec.max_concurrency_per_instance,
+        resource_monitor_interval=spec.driver.resource_monitor_interval,
     )
 
 
@@ -271,7 +286,7 @@ def _execute(
     link = None
     driver: Driver | None = None
     try:
-        with connect(client, spec.total_processes) as connected:
+        with closing_quietly(connect(client, spec.total_processes)) as connected:
             link = dashboard_link(connected)
             if link:
                 journal.log(f"Dask dashboard: {link}")
@@ -510,6 +525,7 @@ def resume(
         stored = json.load(handle)
     if job is not None:
         base = getattr(job, "source_dir", None) or os.getcwd()
+        job = resolve_job_locations(job, run_dir=folder)
         spec = build_job_spec(job, base_dir=base, run_dir=folder)
     else:
         spec = spec_from_dict(stored["spec"])

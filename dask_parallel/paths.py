@@ -18,8 +18,16 @@ def is_remote(uri: str) -> bool:
 
 
 def normalize_path(path: str, base_dir: str) -> str:
-    """Make a local path absolute against ``base_dir``; leave URLs as they are."""
+    """Make a local path absolute against ``base_dir``; leave URLs as they are.
+
+    ``azureml://datastores/<name>/paths/<path>`` becomes the location the
+    ``dask-parallel.datastores`` table maps it to.
+    """
     path = os.fspath(path)
+    if path.lower().startswith("azureml://"):
+        from dask_parallel.datastores import resolve_uri
+
+        path = resolve_uri(path)
     if is_remote(path):
         return path
     if path.startswith("file://"):

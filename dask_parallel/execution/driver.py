@@ -23,12 +23,13 @@ from distributed import Client, Future, as_completed
 from distributed.client import FutureCancelledError
 
 from dask_parallel.batching import MiniBatch, split_mini_batch
+from dask_parallel.execution import cancellation
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Action, JobState, MiniBatchState, Outcome, Report
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
-from dask_parallel.rundir.markers import classify_lost_attempt
+from dask_parallel.rundir.markers import classify_lost_attempt, read_timeout_details
 from dask_parallel.worker.plugin import EntryScriptPlugin, run_mini_batch
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
@@ -171,6 +172,8 @@ class Driver:
         self._gatherer.start()
         try:
             while not self.state.finished:
+                if cancellation.requested():  # a pipeline running this job was interrupted
+                    raise KeyboardInterrupt
                 if self._delayed and self._release_delayed(todo):
                     last_progress = time.monotonic()  # waiting out a backoff is not a stall
                 if self.divider is not None:
@@ -328,7 +331,7 @@ class Driver:
         if outcome is Outcome.NOT_STARTED and not _is_worker_loss(exc):
             outcome = Outcome.PROCESS_DIED
             message = f"the attempt failed in Dask: {type(exc).__name__}: {exc}"
-        return AttemptResult(
+        result = AttemptResult(
             mini_batch_id=mb.id,
             index=mb.index,
             attempt=attempt,
@@ -337,6 +340,15 @@ class Driver:
             error=message,
             start_time=time.time(),
         )
+        if outcome in (Outcome.TIMEOUT, Outcome.INIT_ERROR):  # the watchdog said where and since when
+            details = read_timeout_details(self.runtime, str(future.key))
+            result.node_id = str(details.get("node_id", ""))
+            result.process_name = str(details.get("process_name", ""))
+            result.pid = int(details.get("pid", 0) or 0)
+            result.worker = str(details.get("worker", ""))
+            result.start_time = float(details.get("start_time", result.start_time))
+            result.elapsed = float(details.get("elapsed", 0.0))
+        return result
 
     def _apply(self, result: AttemptResult, mb: MiniBatch) -> tuple[MiniBatch, int] | None:
         report = Report(

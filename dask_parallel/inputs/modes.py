@@ -71,6 +71,16 @@ def download(uri: str, target: str) -> str:
     return target
 
 
+def check_input_modes(job: Any, *, base_dir: str) -> None:
+    """The mode checks of :func:`apply_input_modes`, without placing anything (``validate``)."""
+    major = getattr(job, "major_input_name", None)
+    value = job.inputs.get(major) if major is not None else None
+    if not isinstance(value, Input) or not value.is_data or value.path is None or is_binding(value.path):
+        return
+    uri = normalize_path(value.path, base_dir)
+    check_major_input_mode(major, value, uri, getattr(job, "partition_keys", None))
+
+
 def apply_input_modes(job: Any, *, base_dir: str, run_dir: str) -> Any:
     """Return ``job`` with its data inputs placed as their modes say (a copy if anything moved).
 
@@ -99,4 +109,4 @@ def apply_input_modes(job: Any, *, base_dir: str, run_dir: str) -> Any:
     return changed if changed is not None else job
 
 
-__all__ = ["TABULAR_DIRECT_MESSAGE", "apply_input_modes", "check_major_input_mode"]
+__all__ = ["TABULAR_DIRECT_MESSAGE", "apply_input_modes", "check_input_modes", "check_major_input_mode"]

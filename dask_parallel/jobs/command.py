@@ -19,6 +19,7 @@ from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import AZURE_ONLY, NAME_PATTERN
+from dask_parallel.jobs.resources import ResourceConfiguration
 from dask_parallel.jobs.syntax import drop_empty_optional_blocks, references, substitute_references
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,11 @@ class Command:
             raise JobValidationError(f"is_deterministic must be true or false (got {is_deterministic!r}).")
         self.is_deterministic = is_deterministic
         self.azure_only = dict(azure_only)
+        # Azure-only, kept as attributes as on azure.ai.ml's Command: node.resources.instance_count ...
+        self.resources = ResourceConfiguration.coerce(azure_only.get("resources"))
+        self.tags: dict[str, str] = dict(azure_only.get("tags") or {})
+        self.compute: str | None = azure_only.get("compute")
+        self.experiment_name: str | None = azure_only.get("experiment_name")
         self.source_dir: str | None = None
         self.inputs = field_dict()
         for key, value in dict(inputs or {}).items():

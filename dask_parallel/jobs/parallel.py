@@ -11,6 +11,7 @@ from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.bindings import call_component, declared_outputs, field_dict
 from dask_parallel.jobs.entities import Input, Output, RetrySettings, RunFunction, SpeculationSettings
 from dask_parallel.jobs.fields import AZURE_ONLY, INT_FIELDS
+from dask_parallel.jobs.resources import ResourceConfiguration
 from dask_parallel.jobs.syntax import (
     INPUT_BINDING,
     OUTPUT_BINDING,
@@ -67,7 +68,7 @@ class Parallel:
         logging_level: str | None = None,
         environment_variables: Mapping[str, Any] | None = None,
         is_deterministic: bool = True,
-        resources: Mapping[str, Any] | None = None,
+        resources: ResourceConfiguration | Mapping[str, Any] | None = None,
         speculation: SpeculationSettings | bool | Mapping[str, Any] | None = None,
         target_duration: str | float | None = None,
         **azure_only: Any,
@@ -82,6 +83,11 @@ class Parallel:
         if ignored:
             logger.debug("ignoring Azure-only settings (no meaning on Dask): %s", ", ".join(ignored))
         self.azure_only = dict(azure_only)
+        # Azure-only, kept as attributes as on azure.ai.ml's Parallel job.
+        self.tags: dict[str, str] = dict(azure_only.get("tags") or {})
+        self.properties: dict[str, Any] = dict(azure_only.get("properties") or {})
+        self.experiment_name: str | None = azure_only.get("experiment_name")
+        self.compute: str | None = azure_only.get("compute")
         self.source_dir: str | None = None  # set for jobs read from a file: paths resolve there
 
         if name is not None and (not isinstance(name, str) or not NAME_PATTERN.match(name)):
@@ -106,21 +112,15 @@ class Parallel:
             self.inputs[key] = value
         self.outputs: dict[str, Output | None] = declared_outputs(outputs)
 
-        if resources is not None:
-            if not isinstance(resources, Mapping):
-                raise JobValidationError(
-                    f"resources must be a mapping such as {{instance_count: 2}} (got {resources!r})."
-                )
-            if instance_count is not None and "instance_count" in resources:
-                raise JobValidationError("instance_count and resources are mutually exclusive")
-            instance_count = resources.get("instance_count", instance_count)
-            for key, value in resources.items():
-                if key != "instance_count" and value is not None:
-                    logger.debug("ignoring resources.%s (no meaning on Dask)", key)
-        self.resources = dict(resources or {})
+        resources = ResourceConfiguration.coerce(resources)
+        if instance_count is not None and resources.instance_count is not None:
+            raise JobValidationError("instance_count and resources are mutually exclusive")
+        if instance_count is not None:
+            resources.instance_count = instance_count
+        self._resources = resources
 
         integers = {
-            "instance_count": instance_count,
+            "instance_count": resources.instance_count,
             "max_concurrency_per_instance": max_concurrency_per_instance,
             "error_threshold": error_threshold,
             "mini_batch_error_threshold": mini_batch_error_threshold,
@@ -128,7 +128,6 @@ class Parallel:
         minimums = {field.name: field.minimum or 0 for field in INT_FIELDS}  # from the field table
         for key, value in integers.items():
             _check_int(key, value, minimums[key])
-        self.instance_count = instance_count
         self.max_concurrency_per_instance = max_concurrency_per_instance
         self.error_threshold = error_threshold
         self.mini_batch_error_threshold = mini_batch_error_threshold
@@ -230,6 +229,26 @@ class Parallel:
                 )
 
     @property
+    def resources(self) -> ResourceConfiguration:
+        """``resources.instance_count`` is the number of instances (``instance_count``)."""
+        return self._resources
+
+    @resources.setter
+    def resources(self, value: ResourceConfiguration | Mapping[str, Any] | None) -> None:
+        value = ResourceConfiguration.coerce(value)
+        _check_int("resources.instance_count", value.instance_count, 1)
+        self._resources = value
+
+    @property
+    def instance_count(self) -> int | str | None:
+        return self._resources.instance_count
+
+    @instance_count.setter
+    def instance_count(self, value: int | str | None) -> None:
+        _check_int("instance_count", value, 1)
+        self._resources.instance_count = value
+
+    @property
     def major_input_name(self) -> str | None:
         if self.input_data is None:
             return None
@@ -301,7 +320,7 @@ def parallel_run_function(
     >>> job.mini_batch_size
     '5'
     """
-    if "resources" in kwargs and instance_count is not None:
+    if kwargs.get("resources") is not None and instance_count is not None:
         raise JobValidationError("instance_count and resources are mutually exclusive")
     return Parallel(
         name=name,

@@ -138,6 +138,8 @@ def _build(func: Callable, settings: dict[str, Any], call_args: tuple, call_kwar
             force_rerun=bool(settings.get("force_rerun", False)),
             continue_on_step_failure=bool(settings.get("continue_on_step_failure", False)),
         ),
+        tags=settings.get("tags"),
+        experiment_name=settings.get("experiment_name"),
     )
 
 
@@ -185,7 +187,14 @@ def pipeline(
             f"pipeline got an unexpected argument {unknown[0]!r}; accepted: name, display_name, "
             f"description, {', '.join(KNOWN_KWARGS)}."
         )
-    settings = dict(kwargs, name=name, display_name=display_name, description=description)
+    settings = dict(
+        kwargs,
+        name=name,
+        display_name=display_name,
+        description=description,
+        experiment_name=experiment_name,
+        tags=tags,
+    )
 
     def decorate(function: Callable) -> Callable:
         @functools.wraps(function)

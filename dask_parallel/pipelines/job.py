@@ -52,6 +52,11 @@ class PipelineJob:
         self.settings = settings or PipelineSettings()
         self.source_dir = source_dir
         self.azure_only = azure_only
+        # Azure-only, kept as attributes as on azure.ai.ml's PipelineJob.
+        self.tags: dict[str, str] = dict(azure_only.get("tags") or {})
+        self.properties: dict[str, Any] = dict(azure_only.get("properties") or {})
+        self.experiment_name: str | None = azure_only.get("experiment_name")
+        self.compute: str | None = azure_only.get("compute")
 
     def __repr__(self) -> str:
         return (

@@ -7,6 +7,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import yaml
+
 from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.command import Command
 from dask_parallel.jobs.entities import Input, Output
@@ -18,9 +20,12 @@ from dask_parallel.spec.job_file import (
     OUTPUT_KEYS,
     JobFile,
     job_from_mapping,
-    load_job,
     read_yaml,
 )
+from dask_parallel.spec.job_file import (
+    load_job as load_parallel_job,
+)
+from dask_parallel.spec.overrides import apply_overrides, parse_override
 
 PIPELINE_KEYS = (
     "$schema",
@@ -74,15 +79,39 @@ COMMAND_KEYS = (
 )
 
 
-def load_any(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Parallel | PipelineJob:
-    """Load a job file of ``type: parallel`` or ``type: pipeline``."""
+def load_any(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Parallel | PipelineJob | Command:
+    """Load a job file of ``type: parallel``, ``type: pipeline`` or ``type: command``.
+
+    ``overrides`` (the CLI's ``--set KEY=VALUE``) apply to every type; in a pipeline file a
+    step's settings are ``jobs.<step>.<key>``, e.g. ``jobs.score.resources.instance_count=3``.
+    """
     full = os.path.abspath(os.fspath(path))
     document = read_yaml(full)
-    if isinstance(document, dict) and document.get("type") == "pipeline":
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind == "pipeline":
         if overrides:
-            raise JobValidationError(f"{full}: --set overrides apply to type: parallel files only.")
+            _check_step_overrides(document, overrides, full)
+            apply_overrides(document, overrides, full)
         return pipeline_from_mapping(document, JobFile(full), os.path.dirname(full))
-    return load_job(path, overrides)
+    if kind == "command":
+        if overrides:
+            apply_overrides(document, overrides, full)
+        node = _command(document, JobFile(full), os.path.dirname(full), "")
+        node.name = node.name or os.path.splitext(os.path.basename(full))[0].replace("-", "_").lower()
+        return node
+    return load_parallel_job(path, overrides)
+
+
+def _check_step_overrides(document: dict, overrides: Sequence[str], path: str) -> None:
+    """``--set jobs.<step>...`` must name a step of the pipeline (a typo would add one)."""
+    steps = document.get("jobs") if isinstance(document.get("jobs"), dict) else {}
+    for text in overrides:
+        keys, _ = parse_override(text)
+        if keys[0] == "jobs" and (len(keys) < 3 or keys[1] not in steps):
+            raise JobValidationError(
+                f"--set {text!r}: {path} has no step {keys[1] if len(keys) > 1 else ''!r}; set "
+                f"jobs.<step>.<key> with one of its steps: {', '.join(map(str, steps)) or '(none)'}."
+            )
 
 
 def load_pipeline(path: str | os.PathLike) -> PipelineJob:
@@ -288,4 +317,53 @@ def pipeline_from_mapping(document: dict, file: JobFile, base_dir: str) -> Pipel
         output_bindings=bindings,
         settings=settings,
         source_dir=base_dir,
+        tags=document.get("tags"),
+        experiment_name=document.get("experiment_name"),
+        properties=document.get("properties"),
+        compute=document.get("compute"),
     )
+
+
+def load_any_job(
+    source: str | os.PathLike,
+    *,
+    params_override: Sequence[dict[str, Any]] | None = None,
+    overrides: Sequence[str] = (),
+    relative_origin: str | None = None,
+    **kwargs: Any,
+) -> Parallel | PipelineJob | Command:
+    """Load a job file of any type (``parallel``, ``pipeline``, ``command``), as
+    ``azure.ai.ml.load_job`` does.
+
+    Parameters
+    ----------
+    source
+        The YAML file; relative paths in it resolve against its folder.
+    params_override
+        Azure's form of overrides: a list of ``{"dotted.key": value}`` mappings, e.g.
+        ``[{"jobs.score.resources.instance_count": 3}]``.
+    overrides
+        The CLI's ``--set`` form: ``["mini_batch_size=10", ...]``.
+    relative_origin, kwargs
+        Accepted for compatibility; paths always resolve against the file's folder.
+
+    Examples
+    --------
+    >>> job = dask_parallel.load_job("pipeline.yml")  # doctest: +SKIP
+    """
+    texts = list(overrides)
+    for mapping in params_override or ():
+        if not isinstance(mapping, dict):
+            raise JobValidationError(
+                f"params_override must be a list of mappings such as [{{'mini_batch_size': '10'}}] "
+                f"(got {mapping!r})."
+            )
+        for key, value in mapping.items():
+            shown = (
+                value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+            )
+            texts.append(f"{key}={shown}")
+    return load_any(source, texts)
+
+
+load_job = load_any_job  # the public dask_parallel.load_job

@@ -23,7 +23,10 @@ from typing import Any
 from distributed import Client
 
 from dask_parallel import config
+from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import DaskParallelError, JobCanceledError, JobValidationError
+from dask_parallel.execution import cancellation
+from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.jobs.command import Command, execute_command, render_command
@@ -42,6 +45,7 @@ from dask_parallel.pipelines.graph import (
 )
 from dask_parallel.pipelines.job import PipelineJob
 from dask_parallel.pipelines.result import PipelineResult
+from dask_parallel.pipelines.saved import save_definition
 from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.layout import new_run_dir
 from dask_parallel.rundir.result import JobResult
@@ -65,10 +69,12 @@ def _propagate_outputs(job: PipelineJob) -> PipelineJob:
     return job
 
 
-def _preflight(job: PipelineJob, base_dir: str) -> None:
+def _preflight(job: PipelineJob, base_dir: str, run_dir: str | None = None) -> None:
     for step, node in job.jobs.items():
         folder = code_dir(node, base_dir)
         try:
+            # datastores of azureml:// paths must be configured before anything runs
+            resolve_job_locations(node, run_dir=os.path.join(run_dir or base_dir, step), name=step)
             if isinstance(node, Parallel):
                 if node.task is None or not node.task.entry_script:
                     raise JobValidationError("task.entry_script is required, e.g. entry_script='score.py'.")
@@ -92,6 +98,8 @@ def _workers_needed(job: PipelineJob) -> int:
 
 ParallelRunner = Callable[..., JobResult]
 """Runs one parallel job: ``run_parallel(job, client=, run_dir=, show_progress=, base_dir=)``."""
+ParallelResumer = Callable[..., JobResult]
+"""Continues one parallel step's run directory: ``resume_parallel(run_dir, client=, show_progress=)``."""
 
 
 class _StepRunner:
@@ -103,7 +111,11 @@ class _StepRunner:
         base_dir: str,
         show_progress: bool,
         run_parallel: ParallelRunner,
+        resume_steps: set[str] | frozenset[str] = frozenset(),
+        resume_parallel: ParallelResumer | None = None,
     ):
+        self.resume_steps = set(resume_steps)
+        self.resume_parallel = resume_parallel
         self.job = job
         self.run_parallel = run_parallel
         self.client = client
@@ -116,6 +128,14 @@ class _StepRunner:
         step_dir = os.path.join(self.run_dir, step)
         started = time.time()
         try:
+            node = resolve_job_locations(node, run_dir=step_dir, name=step)  # ${{name}}: the step
+            if (
+                isinstance(node, Parallel)
+                and step in self.resume_steps
+                and self.resume_parallel is not None
+                and os.path.exists(os.path.join(step_dir, "job.json"))
+            ):
+                return self.resume_parallel(step_dir, client=self.client, show_progress=self.show_progress)
             if isinstance(node, Parallel):
                 if self.job.settings.force_rerun:
                     node.is_deterministic = False  # engine.run reuses deterministic jobs
@@ -127,10 +147,12 @@ class _StepRunner:
                     base_dir=self.base_dir,
                 )
             return self._reuse_or_run_command(node, step_dir, started)
-        except JobCanceledError:
-            raise  # a cancel stops the pipeline, not just this step
+        except JobCanceledError:  # the step stopped on the pipeline's cancel request
+            return _failed(step_dir, "canceled by the user", started, status="Canceled")
         except DaskParallelError as exc:
             return _failed(step_dir, f"{type(exc).__name__}: {exc}", started)
+        except KeyboardInterrupt:  # the pipeline's cancel request reached this step
+            return _failed(step_dir, "canceled by the user", started, status="Canceled")
 
     def _reuse_or_run_command(self, node: Command, step_dir: str, started: float) -> JobResult:
         staged = {k for k, v in node.outputs.items() if not isinstance(v, Output) or v.path is None}
@@ -149,6 +171,7 @@ class _StepRunner:
         return result
 
     def _run_command(self, node: Command, step_dir: str, started: float) -> JobResult:
+        node = resolve_job_locations(node, run_dir=step_dir)
         node = apply_input_modes(node, base_dir=self.base_dir, run_dir=step_dir)
         inputs: dict[str, str | None] = {}
         for key, value in node.inputs.items():
@@ -175,7 +198,7 @@ class _StepRunner:
         future = self.client.submit(
             execute_command, line, cwd, node.environment_variables, log_path, pure=False
         )
-        code = future.result()
+        code = _wait_for_command(self.client, future)
         if code != 0:
             return _failed(step_dir, f"the command exited with code {code}; see {log_path}", started)
         from dask_parallel.outputs.append_row import upload_folder
@@ -184,6 +207,17 @@ class _StepRunner:
             if is_remote(uri):
                 upload_folder(local[key], uri)
         return _completed(step_dir, outputs, started)
+
+
+def _wait_for_command(client: Client, future: Any) -> int:
+    """The command's exit code; raises KeyboardInterrupt when the pipeline is canceled."""
+    while True:
+        try:
+            return future.result(timeout=1)
+        except TimeoutError:
+            if cancellation.requested():
+                client.cancel(future)
+                raise KeyboardInterrupt from None
 
 
 def _completed(step_dir: str, outputs: dict[str, str], started: float, reused: bool = False) -> JobResult:
@@ -246,7 +280,7 @@ def validate_pipeline(job: PipelineJob, base_dir: str | None = None) -> list[str
     base = os.path.abspath(base_dir or job.source_dir or os.getcwd())
     job = _propagate_outputs(job)
     steps = order(dependencies(job))
-    _preflight(job, base)
+    _preflight(job, base, None)
     return steps
 
 
@@ -270,73 +304,82 @@ def run_pipeline(
     if os.path.exists(os.path.join(target, STATUS_FILE)):
         raise JobValidationError(
             f"run directory {target!r} already holds a pipeline run; choose a new run_dir, or leave it "
-            "out to get a fresh one."
+            "out to get a fresh one (dask-parallel resume continues it)."
         )
     job = _propagate_outputs(job)
+    _preflight(job, base, target)
+    os.makedirs(target, exist_ok=True)
+    save_definition(target, job, base)
+    return execute_pipeline(
+        job, target, base, client=client, show_progress=show_progress, run_parallel=run_parallel
+    )
+
+
+def execute_pipeline(
+    job: PipelineJob,
+    target: str,
+    base: str,
+    *,
+    client: Client | str | None,
+    show_progress: bool | None,
+    run_parallel: ParallelRunner,
+    resume_parallel: ParallelResumer | None = None,
+    done: dict[str, JobResult] | None = None,
+    resume_steps: set[str] | None = None,
+) -> PipelineResult:
+    """Run the steps of ``job`` not in ``done`` (earlier results kept, for resume).
+
+    Steps in ``resume_steps`` continue their own run directory (finished mini-batches kept).
+    """
     needs = dependencies(job)
     steps = order(needs)
-    _preflight(job, base)
     if show_progress is None:
         show_progress = bool(config.get("progress", True))
-    os.makedirs(target, exist_ok=True)
-    results: dict[str, JobResult] = {}
-    produced: dict[str, dict[str, Any]] = {}
+    results: dict[str, JobResult] = dict(done or {})
+    produced: dict[str, dict[str, Any]] = {
+        step: {
+            name: Produced(uri=uri, type=output_type(job.jobs[step], name)) for name, uri in r.outputs.items()
+        }
+        for step, r in results.items()
+    }
     started = time.time()
     _write_status(target, job, "Running", results, {})
-    max_parallel = int(config.get("pipeline-max-parallel-steps", 4) or 1)
-    with connect(client, _workers_needed(job)) as connected:
-        runner = _StepRunner(job, connected, target, base, show_progress, run_parallel)
-        pending = list(steps)
-        blocked: set[str] = set()
-        stop = False
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max_parallel) as pool:
-            running: dict[concurrent.futures.Future, str] = {}
-            while pending or running:
-                for step in list(pending):
-                    if stop or step in blocked:
-                        pending.remove(step)
-                        continue
-                    if len(running) >= max_parallel or not needs[step] <= set(produced):
-                        continue
-                    pending.remove(step)
-                    try:
-                        node = resolve_node(job, step, produced, base)
-                    except DaskParallelError as exc:
-                        results[step] = _failed(os.path.join(target, step), str(exc), time.time())
-                        blocked |= dependents(needs, step)
-                        stop = stop or not job.settings.continue_on_step_failure
-                        continue
-                    running[pool.submit(runner.run, step, node)] = step
-                if not running:
-                    continue
-                done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in done:
-                    step = running.pop(future)
-                    result = future.result()
-                    results[step] = result
-                    if result.status == "Completed":
-                        produced[step] = {
-                            name: Produced(uri=uri, type=output_type(job.jobs[step], name))
-                            for name, uri in result.outputs.items()
-                        }
-                    else:
-                        blocked |= dependents(needs, step)
-                        stop = stop or not job.settings.continue_on_step_failure
-                    _write_status(target, job, "Running", results, {})
+    cancellation.clear()
+    canceled = False
+    try:
+        with closing_quietly(connect(client, _workers_needed(job))) as connected:
+            runner = _StepRunner(
+                job,
+                connected,
+                target,
+                base,
+                show_progress,
+                run_parallel,
+                resume_steps or set(),
+                resume_parallel,
+            )
+            _run_steps(job, [s for s in steps if s not in results], needs, runner, results, produced)
+    except KeyboardInterrupt:
+        canceled = True
+    finally:
+        cancellation.clear()
     for step in steps:
         if step not in results:
             why = [s for s in needs[step] if s in results and results[s].status != "Completed"]
-            reason = (
-                f"not run: step {why[0]!r}, which it depends on, did not complete"
-                if why
-                else "not run: the pipeline stopped after a step failed (continue_on_step_failure is off)"
-            )
+            if canceled:
+                reason = "not run: the pipeline was canceled"
+            elif why:
+                reason = f"not run: step {why[0]!r}, which it depends on, did not complete"
+            else:
+                reason = "not run: the pipeline stopped after a step failed (continue_on_step_failure is off)"
             results[step] = _failed(os.path.join(target, step), reason, time.time(), status="NotStarted")
     failed = [s for s in steps if results[s].status != "Completed"]
-    status = "Completed" if not failed else "Failed"
+    status = "Completed" if not failed else ("Canceled" if canceled else "Failed")
     error = None
-    if failed:
-        first = next(s for s in steps if results[s].status == "Failed")
+    if canceled:
+        error = "The pipeline was canceled by the user; `dask-parallel resume` continues it."
+    elif failed:
+        first = next(s for s in steps if results[s].status in ("Failed", "Canceled"))
         error = f"step {first!r} failed: {results[first].error}"
     outputs = {
         key: results[step].outputs[name]
@@ -344,6 +387,8 @@ def run_pipeline(
         if results[step].status == "Completed" and name in results[step].outputs
     }
     _write_status(target, job, status, results, outputs)
+    if canceled:
+        raise KeyboardInterrupt
     parallel = [r for r in results.values() if not r.reused]
     return PipelineResult(
         status=status,
@@ -360,8 +405,73 @@ def run_pipeline(
         started=started,
         finished=time.time(),
         reused=bool(results) and all(r.reused for r in results.values()),
-        steps=dict(results),
+        steps={step: results[step] for step in steps},
     )
+
+
+def _run_steps(
+    job: PipelineJob,
+    pending: list[str],
+    needs: dict[str, set[str]],
+    runner: _StepRunner,
+    results: dict[str, JobResult],
+    produced: dict[str, dict[str, Any]],
+) -> None:
+    """Start each step once its inputs are produced, at most ``pipeline-max-parallel-steps`` at a
+    time. On Ctrl-C or SIGTERM the running steps are asked to stop, their (Canceled) results
+    are collected, and KeyboardInterrupt is raised again."""
+    target = runner.run_dir
+    max_parallel = int(config.get("pipeline-max-parallel-steps", 4) or 1)
+    pending = list(pending)
+    blocked: set[str] = set()
+    stop = False
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_parallel)
+    running: dict[concurrent.futures.Future, str] = {}
+    try:
+        while pending or running:
+            for step in list(pending):
+                if stop or step in blocked:
+                    pending.remove(step)
+                    continue
+                if len(running) >= max_parallel or not needs[step] <= set(produced):
+                    continue
+                pending.remove(step)
+                try:
+                    node = resolve_node(job, step, produced, runner.base_dir)
+                except DaskParallelError as exc:
+                    results[step] = _failed(os.path.join(target, step), str(exc), time.time())
+                    blocked |= dependents(needs, step)
+                    stop = stop or not job.settings.continue_on_step_failure
+                    continue
+                running[pool.submit(runner.run, step, node)] = step
+            if not running:
+                continue
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                step = running.pop(future)
+                result = future.result()
+                results[step] = result
+                if result.status == "Completed":
+                    produced[step] = {
+                        name: Produced(uri=uri, type=output_type(job.jobs[step], name))
+                        for name, uri in result.outputs.items()
+                    }
+                else:
+                    blocked |= dependents(needs, step)
+                    stop = stop or not job.settings.continue_on_step_failure
+            _write_status(target, job, "Running", results, {})
+    except KeyboardInterrupt:
+        cancellation.request()
+        for future, step in running.items():
+            try:
+                results[step] = future.result()
+            except BaseException:  # noqa: BLE001 - the step stopped on the cancel request
+                results[step] = _failed(
+                    os.path.join(target, step), "canceled by the user", time.time(), status="Canceled"
+                )
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def run_other_job(job: Any, *, run_parallel: ParallelRunner, **kwargs: Any) -> PipelineResult:

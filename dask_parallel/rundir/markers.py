@@ -4,8 +4,9 @@ Workers write them; the driver reads them when a submission vanished with its wo
 
 from __future__ import annotations
 
+import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dask_parallel.execution.state import Outcome
 
@@ -60,3 +61,24 @@ def classify_lost_attempt(spec: RuntimeSpec, token: str) -> tuple[Outcome, str]:
             "out of memory, or was replaced after an earlier init() failure); see logs/sys/node/."
         )
     return Outcome.NOT_STARTED, "the worker was lost before the attempt started"
+
+
+def write_timeout_details(spec: RuntimeSpec, token: str, details: dict[str, Any]) -> None:
+    """Where and since when the stopped attempt ran (written by the watchdog before exiting).
+
+    Written before the ``.timeout`` marker, so a reader that sees the marker sees these too.
+    """
+    path = marker_path(spec, token, "timeout.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(details, handle)
+    os.replace(path + ".tmp", path)
+
+
+def read_timeout_details(spec: RuntimeSpec, token: str) -> dict[str, Any]:
+    """The details :func:`write_timeout_details` left for ``token``; empty when there are none."""
+    try:
+        with open(marker_path(spec, token, "timeout.json"), encoding="utf-8") as handle:
+            details = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return details if isinstance(details, dict) else {}

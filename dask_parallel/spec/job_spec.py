@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import logging
 import os
 import shlex
 from pathlib import Path
@@ -20,9 +21,11 @@ from dask_parallel.jobs.syntax import (
     substitute_references,
 )
 from dask_parallel.paths import exists, is_remote, normalize_path
+from dask_parallel.spec.driver_option_checks import driver_option_warnings
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
 from dask_parallel.spec.sizes import DEFAULT_TARGET_DURATION, is_auto_size, parse_duration
 
+logger = logging.getLogger("dask_parallel")
 DEFAULT_MAX_ATTEMPTS = 2
 DEFAULT_TIMEOUT = 60
 
@@ -298,6 +301,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         job.task.program_arguments or "", {"inputs": input_values, "outputs": output_values}
     )
     driver = parse_driver_options(list(program_arguments))
+    for message in driver_option_warnings(program_arguments):
+        logger.warning(message)
 
     mini_batch_size = None
     if job.mini_batch_size is not None:

@@ -16,10 +16,14 @@ from dask_parallel.v1.data import (
 )
 from dask_parallel.v1.parameters import PipelineParameter
 from dask_parallel.v1.pipeline import ActivityFailedException, Experiment, Pipeline, PipelineRun
+from dask_parallel.v1.runconfig import DEFAULT_CPU_IMAGE, DEFAULT_GPU_IMAGE, CondaDependencies
 from dask_parallel.v1.step import ParallelRunStep
 
 __all__ = [
+    "DEFAULT_CPU_IMAGE",
+    "DEFAULT_GPU_IMAGE",
     "ActivityFailedException",
+    "CondaDependencies",
     "Dataset",
     "DatasetConsumptionConfig",
     "Environment",

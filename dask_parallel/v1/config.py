@@ -11,6 +11,7 @@ import yaml
 from dask_parallel.errors import JobValidationError
 from dask_parallel.spec.sizes import MINI_BATCH_SIZE_PATTERN
 from dask_parallel.v1.parameters import PipelineParameter, default_of
+from dask_parallel.v1.runconfig import DockerSection, PythonSection, SparkSection
 
 RESERVED_FILE_CHARS = '~"#%&*:<>?/\\{|}'
 LOGGING_LEVELS = ("WARNING", "INFO", "DEBUG")
@@ -26,6 +27,23 @@ class Environment:
     def __init__(self, name: str | None = None, **settings: Any) -> None:
         self.name = name
         self.settings = settings
+        self.version: str | None = settings.get("version")
+        self.python = PythonSection()
+        self.docker = DockerSection()
+        self.spark = SparkSection()
+        self.environment_variables: dict[str, str] = {}
+
+    def describe(self) -> str:
+        """What Azure would build the environment from (none of it is installed on Dask)."""
+        parts = [f"name {self.name}"] if self.name else []
+        deps = self.python.conda_dependencies
+        if deps is not None and (deps.pip_packages or deps.conda_packages):
+            parts.append("packages " + ", ".join(deps.conda_packages + deps.pip_packages))
+        if self.docker.base_image:
+            parts.append(f"image {self.docker.base_image}")
+        for key, value in sorted(self.settings.items()):
+            parts.append(f"{key} {value}")
+        return "; ".join(parts) or "(empty)"
 
     @classmethod
     def from_conda_specification(cls, name: str, file_path: str) -> Environment:

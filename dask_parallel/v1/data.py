@@ -63,6 +63,17 @@ def _path_entries(paths: list[str]) -> list[dict[str, str]]:
     return entries
 
 
+def _partition_step(partition_format: str) -> dict[str, Any]:
+    return {"extract_columns_from_partition_format": {"partition_format": partition_format.lstrip("/")}}
+
+
+def _safe_segment(value: Any) -> str:
+    text = str(value)
+    for bad in '/\\:*?"<>|':
+        text = text.replace(bad, "_")
+    return text or "_"
+
+
 class _Dataset:
     kind = "file"
 
@@ -87,12 +98,27 @@ class _Dataset:
 
 
 class FileDataset(_Dataset):
-    """Files to process, one path per item of a mini-batch."""
+    """Files to process, one path per item of a mini-batch.
+
+    With ``partition_format`` (``Dataset.File.from_files(..., partition_format=...)``) the
+    values it names are read from each file's path, so ``partition_keys`` can group files.
+    """
 
     kind = "file"
 
+    def __init__(self, paths: list[str], partition_format: str | None = None) -> None:
+        super().__init__(paths)
+        self.partition_format = partition_format
+
     def to_v2_input(self, mode: str | None) -> Input:
         v2_mode = {"mount": "ro_mount", "download": "download", "direct": None}.get(mode or "direct")
+        if self.partition_format is not None:
+            document = {
+                "type": "mltable",
+                "paths": _path_entries(self.paths),
+                "transformations": [_partition_step(self.partition_format)],
+            }
+            return Input(type="mltable", path=_mltable_folder(document), mode="direct")
         if len(self.paths) == 1 and not glob.has_magic(self.paths[0]):
             path = self.paths[0]
             is_file = not is_remote(path) and os.path.isfile(path)
@@ -108,27 +134,96 @@ class TabularDataset(_Dataset):
 
     kind = "tabular"
 
-    def __init__(self, paths: list[str], separator: str, header: bool, encoding: str) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        separator: str,
+        header: bool,
+        encoding: str,
+        partition_format: str | None = None,
+    ) -> None:
         super().__init__(paths)
         self.separator = separator
         self.header = header
         self.encoding = encoding
+        self.partition_format = partition_format
 
     def to_v2_input(self, mode: str | None) -> Input:
-        document = {
-            "type": "mltable",
-            "paths": _path_entries(self.paths),
-            "transformations": [
-                {
-                    "read_delimited": {
-                        "delimiter": self.separator,
-                        "encoding": self.encoding,
-                        "header": "all_files_same_headers" if self.header else "no_header",
-                    }
+        transformations: list[dict[str, Any]] = [
+            {
+                "read_delimited": {
+                    "delimiter": self.separator,
+                    "encoding": self.encoding,
+                    "header": "all_files_same_headers" if self.header else "no_header",
                 }
-            ],
-        }
+            }
+        ]
+        if self.partition_format is not None:
+            transformations.append(_partition_step(self.partition_format))
+        document = {"type": "mltable", "paths": _path_entries(self.paths), "transformations": transformations}
         return Input(type="mltable", path=_mltable_folder(document), mode="direct")
+
+    def to_pandas_dataframe(self, on_error: str = "null", out_of_range_datetime: str = "null"):
+        """The whole dataset as one pandas DataFrame (read on this machine)."""
+        from dask_parallel.inputs import mltable
+
+        return mltable.load(self.to_v2_input(None).path).to_pandas_dataframe()
+
+    def to_dask_dataframe(self, sample_size: int = 10000, dtypes: Any = None, on_error: str = "null"):
+        """The dataset as a Dask DataFrame."""
+        from dask_parallel.inputs import mltable
+
+        return mltable.load(self.to_v2_input(None).path).to_dask_dataframe()
+
+    def take(self, count: int):
+        """The first ``count`` rows, as a pandas DataFrame (v1 returns a dataset)."""
+        return self.to_pandas_dataframe().head(count)
+
+    def partition_by(
+        self,
+        partition_keys: list[str],
+        target: Any,
+        name: str | None = None,
+        show_progress: bool = True,
+        partition_as_file_dataset: bool = False,
+    ) -> _Dataset:
+        """Write the rows into one folder per value of ``partition_keys`` under ``target`` and
+        return the partitioned dataset (a :class:`TabularDataset`, or with
+        ``partition_as_file_dataset=True`` a :class:`FileDataset`), ready for
+        ``ParallelRunConfig(partition_keys=...)``."""
+        if isinstance(partition_keys, str):
+            partition_keys = [partition_keys]
+        if not partition_keys or not all(isinstance(k, str) for k in partition_keys):
+            raise JobValidationError(
+                f"partition_by: partition_keys must be a list of column names (got {partition_keys!r})."
+            )
+        if isinstance(target, tuple):
+            target = target[1]
+        if not isinstance(target, (str, os.PathLike)):
+            raise JobValidationError(
+                f"partition_by: target must be a folder path or (datastore, path) (got {target!r})."
+            )
+        root = os.path.abspath(os.fspath(target))
+        frame = self.to_pandas_dataframe()
+        missing = [key for key in partition_keys if key not in frame.columns]
+        if missing:
+            raise JobValidationError(
+                f"partition_by: columns {missing} are not in the dataset; its columns are: "
+                f"{', '.join(map(str, frame.columns))}."
+            )
+        for values, group in frame.groupby(partition_keys, sort=True):
+            values = values if isinstance(values, tuple) else (values,)
+            folder = os.path.join(root, *[_safe_segment(value) for value in values])
+            os.makedirs(folder, exist_ok=True)
+            group.drop(columns=partition_keys).to_csv(os.path.join(folder, "part.csv"), index=False)
+        layout = "/".join("{" + key + "}" for key in partition_keys) + "/part.csv"
+        pattern = os.path.join(root, *(["*"] * len(partition_keys)), "part.csv")
+        if partition_as_file_dataset:
+            dataset: _Dataset = FileDataset([pattern], partition_format=layout)
+        else:
+            dataset = TabularDataset([pattern], ",", True, "utf8", partition_format=layout)
+        dataset.name = name
+        return dataset
 
 
 class _FileFactory:
@@ -137,17 +232,12 @@ class _FileFactory:
         path: Any, validate: bool = True, partition_format: str | None = None, is_file: bool = False
     ):
         """A :class:`FileDataset` of files, folders or glob patterns (local or fsspec URLs)."""
-        if partition_format is not None:
-            raise JobValidationError(
-                "Dataset.File.from_files: partition_format is not supported by dask_parallel.v1; use a v2 "
-                "MLTable with extract_columns_from_partition_format for partitioned data."
-            )
         paths = _paths(path)
         if validate:
             for item in paths:
                 if not is_remote(item) and not glob.has_magic(item) and not os.path.exists(item):
                     raise JobValidationError(f"Dataset.File.from_files: path {item!r} does not exist.")
-        return FileDataset(paths)
+        return FileDataset(paths, partition_format=partition_format)
 
 
 class _TabularFactory:
@@ -166,10 +256,6 @@ class _TabularFactory:
         encoding: str = "utf8",
     ) -> TabularDataset:
         """A :class:`TabularDataset` of delimited files (``separator``, ``header``, ``encoding``)."""
-        if partition_format is not None:
-            raise JobValidationError(
-                "Dataset.Tabular.from_delimited_files: partition_format is not supported by dask_parallel.v1."
-            )
         paths = _paths(path)
         if validate:
             for item in paths:
@@ -177,7 +263,7 @@ class _TabularFactory:
                     raise JobValidationError(
                         f"Dataset.Tabular.from_delimited_files: path {item!r} does not exist."
                     )
-        return TabularDataset(paths, separator, bool(header), encoding)
+        return TabularDataset(paths, separator, bool(header), encoding, partition_format=partition_format)
 
 
 class Dataset:
@@ -190,19 +276,55 @@ class Dataset:
 class DatasetConsumptionConfig:
     """How a step consumes a dataset: its name and mode (``direct``, ``mount``, ``download``)."""
 
-    def __init__(self, name: str | None, dataset: _Dataset, mode: str = "direct") -> None:
+    def __init__(self, name: str | None, dataset: Any, mode: str = "direct") -> None:
+        from dask_parallel.v1.parameters import PipelineParameter
+
         self.name = name
-        self.dataset = dataset
         self.mode = mode
+        # A PipelineParameter whose default is a dataset: the step reads whichever dataset the
+        # parameter has when the pipeline is submitted (pipeline_parameters={name: dataset}).
+        self.parameter: PipelineParameter | None = None
+        if isinstance(dataset, PipelineParameter):
+            if not isinstance(dataset.default_value, _Dataset):
+                raise JobValidationError(
+                    f"DatasetConsumptionConfig({name!r}): PipelineParameter {dataset.name!r} must have a "
+                    "dataset as default_value, e.g. PipelineParameter(name='data', "
+                    f"default_value=Dataset.File.from_files(...)) (got {dataset.default_value!r})."
+                )
+            self.parameter = dataset
+            dataset = dataset.default_value
+        if not isinstance(dataset, _Dataset):
+            raise JobValidationError(
+                f"DatasetConsumptionConfig({name!r}): dataset must be a FileDataset, a TabularDataset or a "
+                f"PipelineParameter holding one (got {type(dataset).__name__})."
+            )
+        self.dataset = dataset
+
+    def _with_mode(self, mode: str) -> DatasetConsumptionConfig:
+        return DatasetConsumptionConfig(self.name, self.parameter or self.dataset, mode=mode)
 
     def as_mount(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
-        return DatasetConsumptionConfig(self.name, self.dataset, mode="mount")
+        return self._with_mode("mount")
 
     def as_download(self, path_on_compute: str | None = None) -> DatasetConsumptionConfig:
-        return DatasetConsumptionConfig(self.name, self.dataset, mode="download")
+        return self._with_mode("download")
 
     def as_direct(self) -> DatasetConsumptionConfig:
-        return DatasetConsumptionConfig(self.name, self.dataset, mode="direct")
+        return self._with_mode("direct")
+
+    def dataset_for(self, overrides: dict[str, Any]) -> _Dataset:
+        """The dataset this consumption reads when the pipeline is submitted with ``overrides``."""
+        if self.parameter is None or self.parameter.name not in overrides:
+            return self.dataset
+        value = overrides[self.parameter.name]
+        if isinstance(value, DatasetConsumptionConfig):
+            value = value.dataset
+        if not isinstance(value, _Dataset):
+            raise JobValidationError(
+                f"pipeline_parameters[{self.parameter.name!r}] must be a dataset, as the parameter's "
+                f"default is (got {type(value).__name__})."
+            )
+        return value
 
     def __repr__(self) -> str:
         return f"DatasetConsumptionConfig(name={self.name!r}, mode={self.mode!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from typing import Any
 
 from dask_parallel.errors import DaskParallelError, JobValidationError
@@ -68,6 +69,7 @@ class Pipeline:
                 f"its parameters are: {', '.join(sorted(parameters)) or '(none)'}."
             )
         jobs = {}
+        data_parameters: dict[str, Any] = {}
         for step in self.steps:
             bound = {}
             for key, value in [(step.input_name, step.inputs[0])] + [
@@ -87,11 +89,37 @@ class Pipeline:
                     bound[key] = Input(
                         type="uri_folder", path=f"${{{{parent.jobs.{producer}.outputs.{output}}}}}"
                     )
-            jobs[step.name] = step.to_v2(bind_parameters=True, data_inputs=bound)
+            data_parameters.update(self._bind_dataset_parameters(step, overrides, bound))
+            jobs[step.name] = step.to_v2(bind_parameters=True, data_inputs=bound, dataset_overrides=overrides)
         inputs = {key: overrides.get(key, parameter.default_value) for key, parameter in parameters.items()}
+        inputs.update(data_parameters)
         return PipelineJob(
             name=name, description=self.description, jobs=jobs, inputs=inputs, settings=PipelineSettings()
         )
+
+    @staticmethod
+    def _bind_dataset_parameters(
+        step: ParallelRunStep, overrides: dict[str, Any], bound: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Bind a step's dataset-valued PipelineParameter inputs to pipeline inputs.
+
+        Returns the pipeline inputs (parameter name -> v2 ``Input`` of the dataset in use) and
+        fills ``bound`` with the step inputs that read them (``${{parent.inputs.<name>}}``).
+        Several input datasets are combined into one literal input instead.
+        """
+        from dask_parallel.jobs.entities import Input
+
+        found: dict[str, Any] = {}
+        named = [(step.input_name, step.inputs[0])] if len(step.inputs) == 1 else []
+        named += [(step.side_input_name(i), side) for i, side in enumerate(step.side_inputs)]
+        for key, consumed in named:
+            parameter = getattr(consumed, "parameter", None)
+            if parameter is None or key in bound:
+                continue
+            data = consumed.dataset_for(overrides).to_v2_input(consumed.mode)
+            found[parameter.name] = data
+            bound[key] = Input(type=data.type, path=parameter.binding, mode=data.mode)
+        return found
 
 
 class StepRun:
@@ -171,6 +199,10 @@ class PipelineRun:
     def get_steps(self) -> list[StepRun]:
         return [StepRun(name, step) for name, step in self.result.steps.items()]
 
+    def get_children(self) -> Iterator[StepRun]:
+        """The step runs, as v1's ``next(pipeline_run.get_children())`` reads them."""
+        return iter(self.get_steps())
+
 
 class Experiment:
     """``Experiment(workspace, name)`` or ``Experiment(name)``: submits v1 pipelines to Dask."""
@@ -206,6 +238,9 @@ class Experiment:
         """
         if not isinstance(config, Pipeline):
             raise JobValidationError(f"Experiment.submit needs a Pipeline (got {type(config).__name__}).")
+        from dask_parallel.execution.main_guard import check_main_guard
+
+        check_main_guard(client)
         job = config.to_v2(pipeline_parameters, name=self.name)
         job.settings.force_rerun = bool(regenerate_outputs)
         from dask_parallel.engine import run

@@ -10,7 +10,13 @@ from dask_parallel.errors import JobValidationError
 from dask_parallel.jobs.entities import Input, RetrySettings, RunFunction
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.v1.config import ParallelRunConfig
-from dask_parallel.v1.data import DatasetConsumptionConfig, OutputFileDatasetConfig, TabularDataset, _Dataset
+from dask_parallel.v1.data import (
+    DatasetConsumptionConfig,
+    FileDataset,
+    OutputFileDatasetConfig,
+    TabularDataset,
+    _Dataset,
+)
 from dask_parallel.v1.parameters import PipelineParameter, default_of
 
 STEP_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -29,6 +35,34 @@ RESERVED_ARGUMENTS = (
     "partition_keys",
 )
 INPUT_TYPES = "DatasetConsumptionConfig, FileDataset, TabularDataset, OutputFileDatasetConfig, PipelineData"
+
+
+def combine_datasets(datasets: list[Any], step: str) -> Any:
+    """One dataset holding the paths of ``datasets`` (all file, or all tabular with one format)."""
+    first = datasets[0]
+    if len(datasets) == 1:
+        return first
+    if isinstance(first, TabularDataset):
+        formats = {(d.separator, d.header, d.encoding, d.partition_format) for d in datasets}
+        if len(formats) > 1:
+            raise JobValidationError(
+                f"ParallelRunStep {step!r}: its tabular input datasets differ in separator, header, "
+                "encoding or partition_format, so they cannot be read as one table; give them one format."
+            )
+        return TabularDataset(
+            [p for d in datasets for p in d.paths],
+            first.separator,
+            first.header,
+            first.encoding,
+            partition_format=first.partition_format,
+        )
+    formats = {getattr(d, "partition_format", None) for d in datasets}
+    if len(formats) > 1:
+        raise JobValidationError(
+            f"ParallelRunStep {step!r}: its file input datasets have different partition_format values; "
+            "give them the same one."
+        )
+    return FileDataset([p for d in datasets for p in d.paths], partition_format=first.partition_format)
 
 
 def _consumption(value: Any, where: str) -> DatasetConsumptionConfig | OutputFileDatasetConfig:
@@ -91,11 +125,14 @@ class ParallelRunStep:
             )
         if len({_kind(value) for value in consumed}) > 1:
             raise JobValidationError("All inputs of step must be same type")
-        if len(consumed) > 1:
+        if len(consumed) > 1 and not all(isinstance(v, DatasetConsumptionConfig) for v in consumed):
             raise JobValidationError(
-                f"ParallelRunStep {name!r}: {len(consumed)} input datasets given; dask_parallel runs one "
-                "input per step. Put the files in one dataset (Dataset.File.from_files([...]) takes a list)."
+                f"ParallelRunStep {name!r}: {len(consumed)} inputs given, and some are outputs of other "
+                "steps; several inputs are processed as one set of mini-batches only when all of them "
+                "are datasets. Give one input, or datasets only."
             )
+        if len(consumed) > 1:
+            combine_datasets([v.dataset for v in consumed], name)  # same kind and format, or refuse
         for value in consumed:
             tabular = isinstance(value, DatasetConsumptionConfig) and isinstance(
                 value.dataset, TabularDataset
@@ -160,10 +197,30 @@ class ParallelRunStep:
         ):
             if isinstance(value, PipelineParameter):
                 found[value.name] = value
+        for consumed in [*self.inputs, *self.side_inputs]:
+            parameter = getattr(consumed, "parameter", None)
+            if parameter is not None:
+                found[parameter.name] = parameter
         return found
 
+    def input_dataset_input(self, overrides: dict[str, Any] | None = None) -> Input:
+        """The v2 input of the data this step splits: its input dataset, or its several input
+        datasets combined into one (v1 processes them as one set of mini-batches)."""
+        overrides = dict(overrides or {})
+        first = self.inputs[0]
+        if len(self.inputs) == 1:
+            if isinstance(first, DatasetConsumptionConfig):
+                return first.dataset_for(overrides).to_v2_input(first.mode)
+            return self._v2_input(first)
+        datasets = [value.dataset_for(overrides) for value in self.inputs]
+        return combine_datasets(datasets, self.name).to_v2_input(first.mode)
+
     def to_v2(
-        self, *, bind_parameters: bool = False, data_inputs: dict[str, Input] | None = None
+        self,
+        *,
+        bind_parameters: bool = False,
+        data_inputs: dict[str, Input] | None = None,
+        dataset_overrides: dict[str, Any] | None = None,
     ) -> Parallel:
         """The v2 parallel job this step upgrades to, mapped as in the migration table.
 
@@ -191,11 +248,15 @@ class ParallelRunStep:
 
         data_inputs = dict(data_inputs or {})
         inputs: dict[str, Any] = {}
-        first = self.inputs[0]
-        inputs[self.input_name] = data_inputs.get(self.input_name) or self._v2_input(first)
+        inputs[self.input_name] = data_inputs.get(self.input_name) or self.input_dataset_input(
+            dataset_overrides
+        )
         for index, side in enumerate(self.side_inputs):
             key = self.side_input_name(index)
-            inputs[key] = data_inputs.get(key) or self._v2_input(side)
+            if isinstance(side, DatasetConsumptionConfig) and key not in data_inputs:
+                inputs[key] = side.dataset_for(dict(dataset_overrides or {})).to_v2_input(side.mode)
+            else:
+                inputs[key] = data_inputs.get(key) or self._v2_input(side)
         outputs = {}
         if self.output is not None:
             outputs[self.output_name] = self.output.to_v2_output()

@@ -26,7 +26,8 @@ from dask_parallel.execution.policies import exception_names
 from dask_parallel.execution.state import Outcome
 from dask_parallel.outputs.append_row import render_rows
 from dask_parallel.paths import filesystem, is_remote
-from dask_parallel.rundir.markers import classify_lost_attempt, marker_path
+from dask_parallel.rundir.markers import classify_lost_attempt, marker_path, write_timeout_details
+from dask_parallel.worker.resource_monitor import ResourceMonitor
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 from dask_parallel.worker.sandbox import (
     applied_environment,
@@ -84,6 +85,10 @@ class EntryScriptHost:
         self._files: dict[str, Any] = {}
         self._current: tuple[str, str] | None = None  # (mini-batch id, token) being run
         self.watchdog = Watchdog(self._on_timeout)
+        self.monitor = None
+        if spec.resource_monitor_interval > 0:  # --resource_monitor_interval
+            perf = self._path("sys", "perf", self.node_id, f"{self.process_name}.csv")
+            self.monitor = ResourceMonitor(perf, spec.resource_monitor_interval).start()
 
     # -- log files --------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -222,6 +227,8 @@ class EntryScriptHost:
             if self.shut_down:
                 return
             self.shut_down = True
+            if self.monitor is not None:
+                self.monitor.stop()
             if self.initialized:
                 shutdown = getattr(self.module, "shutdown", None)
                 if callable(shutdown):
@@ -265,6 +272,7 @@ class EntryScriptHost:
         if not self.initialized:
             self._log_token("initializing", token)
         self._current = (mb.id, token)
+        self._current_started = time.time()  # wall clock, for a timeout's report row
         clock = time.monotonic()
         try:
             self.ensure_initialized()
@@ -413,6 +421,19 @@ class EntryScriptHost:
         self.user_error(message, "Stack of the stopped call:\n" + stack)
         self.sys_log(message)
         if current is not None:
+            started = getattr(self, "_current_started", None) or time.time()
+            write_timeout_details(
+                spec,
+                current[1],
+                {
+                    "node_id": self.node_id,
+                    "process_name": self.process_name,
+                    "pid": self.pid,
+                    "worker": self.worker_address,
+                    "start_time": started,
+                    "elapsed": time.time() - started,
+                },
+            )
             with open(marker_path(spec, current[1], "timeout"), "w", encoding="utf-8") as out:
                 out.write(("init: " if label == "init" else "") + message)
         for handle in self._files.values():

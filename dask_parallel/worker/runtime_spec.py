@@ -29,6 +29,7 @@ class RuntimeSpec:
     to_csv: dict[str, Any]
     reader: TableReader | None
     concurrency: int
+    resource_monitor_interval: int = 0  # seconds between usage rows; 0: no monitor
 
     @property
     def logs_dir(self) -> str:

@@ -41,7 +41,9 @@ def test_article_v2_pipeline_sample(example, client, tmp_path):
         "batch_inference_with_file_data",
         "batch_inference_with_tabular_data",
     }
-    assert sorted(os.listdir(tmp_path / "run")) == sorted([*result.steps, "pipeline.json"])
+    assert sorted(os.listdir(tmp_path / "run")) == sorted(
+        [*result.steps, "pipeline.json", "pipeline_job.pkl"]
+    )
     written = sorted(os.listdir(result.outputs["pipeline_job_out_file"]))
     # An mltable output also gets an MLTable file describing what was written.
     assert written == ["MLTable", *(f"iris_{k}.csv" for k in range(4))]

@@ -28,8 +28,9 @@ def test_job_file_settings_are_keywords():
 
 @pytest.mark.parametrize("name", AZURE_ONLY)
 def test_azure_only_settings_are_accepted_and_kept(name):
-    job = Parallel(**{name: "x"})
-    assert job.azure_only == {name: "x"}
+    value = {"team": "vision"} if name in ("tags", "properties") else "x"  # mappings in Azure
+    job = Parallel(**{name: value})
+    assert job.azure_only == {name: value}
 
 
 @pytest.mark.parametrize(
