@@ -3,7 +3,9 @@
 Two styles, chosen with the ``dask-parallel.progress-style`` setting:
 
 ``bar``
-    tqdm's auto mode: a bar in a terminal, a widget in Jupyter. It counts finished
+    tqdm's auto mode: a bar in a terminal, a widget in Jupyter. When the stream is
+    neither (a log file, a pipe, a job scheduler's capture), ``log`` is used instead, from
+    the CLI and from Python alike, so no carriage return ends up in a log file. It counts finished
     mini-batches (rate and time left come from tqdm) and shows failed and retried
     mini-batches and item counts beside it. In Jupyter the Dask dashboard link is shown
     as a clickable link above it.
@@ -15,6 +17,7 @@ Two styles, chosen with the ``dask-parallel.progress-style`` setting:
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -24,6 +27,7 @@ from dask_parallel import config
 from dask_parallel.execution.state import Action, JobState
 
 STYLES = ("bar", "log")
+logger = logging.getLogger("dask_parallel")
 
 
 def in_notebook() -> bool:
@@ -53,10 +57,25 @@ def show_dashboard_link(link: str, stream: IO[str] | None = None) -> None:
         print(f"Dask dashboard: {link}", file=stream or sys.stderr, flush=True)
 
 
+def announce_run_dir(name: str, run_dir: str, *, enabled: bool, stream: IO[str] | None = None) -> None:
+    """Say where the job's run directory is as it starts (stderr: stdout may carry --json),
+    and in the ``dask_parallel`` log, so ``dask-parallel status RUN_DIR`` works right away."""
+    logger.info("%s: run directory %s", name, run_dir)
+    if enabled:
+        print(f"{name}: run directory {run_dir}", file=stream or sys.stderr, flush=True)
+
+
 def _clock(seconds: float) -> str:
     seconds = int(max(0, seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or file-like object without isatty
+        return False
 
 
 class Progress:
@@ -110,6 +129,9 @@ class Progress:
         if not self.enabled:
             return self
         self.started = time.monotonic()
+        if self.style == "bar" and not in_notebook() and not _is_terminal(self.stream or sys.stderr):
+            # A log file or a pipe: tqdm's carriage returns would pile up on one line there.
+            self.style = "log"
         if self.style == "log":
             link = f"; Dask dashboard: {self.dashboard}" if self.dashboard else ""
             self._write(f"{self.name}: {self.total} mini-batches to process{link}")

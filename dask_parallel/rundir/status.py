@@ -19,6 +19,7 @@ from typing import Any
 REPORT = os.path.join("logs", "sys", "job_report", "processed_mini-batches.csv")
 TIMELINE = os.path.join("logs", "job_timeline.png")
 STALE_AFTER = 600.0
+CANCEL_REQUEST = "cancel.request"  # written by `dask-parallel cancel`; the driver polls for it
 
 
 class NotARunDirectory(ValueError):
@@ -43,6 +44,8 @@ class RunStatus:
     started: float | None = None
     last_update: float | None = None
     finished: float | None = None
+    outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    reused_from: str | None = None
 
     @property
     def done(self) -> int:
@@ -50,7 +53,7 @@ class RunStatus:
 
     @property
     def running(self) -> bool:
-        return self.status == "Running"
+        return self.status in ("Running", "CancelRequested")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -66,6 +69,8 @@ class RunStatus:
             if idle > STALE_AFTER:
                 status += "; no news for a while: the job may have stopped without a result"
         rows = [("run", self.run_dir), ("job", self.name), ("status", status)]
+        if self.reused_from:
+            rows.append(("reused from", self.reused_from))
         if self.reason:
             rows.append(("reason", self.reason))
         percent = 100 * self.done / self.mini_batches_total if self.mini_batches_total else 100.0
@@ -134,8 +139,16 @@ def read_status(run_dir: str) -> RunStatus:
         status="Running",
         reason=None,
         mini_batches_total=int(job.get("mini_batches") or 0),
-        started=os.path.getmtime(job_file),
+        started=job.get("started") or os.path.getmtime(job_file),
+        outputs={
+            str(name): str(output.get("uri"))
+            for name, output in (spec.get("outputs") or {}).items()
+            if isinstance(output, dict) and output.get("uri")
+        },
+        reused_from=job.get("reused_from"),
     )
+    if status.reused_from:
+        return _reused_status(status, job)
     finals: dict[str, dict[str, Any]] = {}
     ended: dict[str, Any] | None = None
     for record in _ledger(run_dir):
@@ -165,6 +178,25 @@ def read_status(run_dir: str) -> RunStatus:
         status.status = str(ended.get("status") or "Failed")
         status.reason = ended.get("reason")
         status.finished = ended.get("time")
+    elif os.path.exists(os.path.join(run_dir, CANCEL_REQUEST)):
+        status.status = "CancelRequested"
+    return status
+
+
+def _reused_status(status: RunStatus, job: dict[str, Any]) -> RunStatus:
+    """A run directory that records the reuse of an earlier identical run's result."""
+    earlier = job.get("result") or {}
+    status.status = str(earlier.get("status") or "Completed")
+    status.outputs = dict(earlier.get("outputs") or status.outputs)
+    status.mini_batches_total = int(earlier.get("mini_batches_total") or 0)
+    status.mini_batches_succeeded = int(earlier.get("mini_batches_succeeded") or 0)
+    status.mini_batches_failed = int(earlier.get("mini_batches_failed") or 0)
+    status.items_succeeded = int(earlier.get("items_succeeded") or 0)
+    status.items_failed = int(earlier.get("items_failed") or 0)
+    status.attempts = int(earlier.get("attempts") or 0)
+    status.retries = max(0, status.attempts - status.done)
+    status.finished = status.started
+    status.last_update = status.started
     return status
 
 
@@ -182,6 +214,12 @@ class Attempt:
     total_items: int | None
     failed_items: int | None
     error: str
+    init_time: float = 0.0  # seconds of init() inside ``elapsed`` (first attempt on a process)
+
+    @property
+    def work_time(self) -> float:
+        """Seconds the attempt took without ``init()``: reading, run() and writing rows."""
+        return max(0.0, self.elapsed - self.init_time)
 
 
 def read_attempts(run_dir: str) -> list[Attempt]:
@@ -193,11 +231,13 @@ def read_attempts(run_dir: str) -> list[Attempt]:
     path = os.path.join(run_dir, REPORT)
     if not os.path.exists(path):
         return []
-    exact = {
-        (r.get("mini_batch_id"), r.get("attempt")): r.get("start_time")
-        for r in _ledger(run_dir)
-        if r.get("event") == "attempt"
-    }
+    exact = {}
+    init_times = {}
+    for r in _ledger(run_dir):
+        if r.get("event") == "attempt":
+            exact[(r.get("mini_batch_id"), r.get("attempt"))] = r.get("start_time")
+            if r.get("init_time"):
+                init_times[(r.get("mini_batch_id"), r.get("attempt"))] = float(r["init_time"])
     attempts = []
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -229,6 +269,7 @@ def read_attempts(run_dir: str) -> list[Attempt]:
                         total_items=int(row["total_items"]) if row.get("total_items") else None,
                         failed_items=int(row["failed_items"]) if row.get("failed_items") else None,
                         error=row.get("error") or "",
+                        init_time=init_times.get((row["mini_batch_id"], number), 0.0),
                     )
                 )
             except (KeyError, ValueError):  # a row being written right now
@@ -236,43 +277,81 @@ def read_attempts(run_dir: str) -> list[Attempt]:
     return attempts
 
 
-def describe_logs(run_dir: str, max_errors: int = 10) -> str:
-    """The job's result, its errors and where to look next, as text for a terminal."""
+LOG_FILES = (
+    ("logs/job_error.txt", "the entry script's errors, with tracebacks"),
+    ("logs/user/error", "full tracebacks per worker process"),
+    ("logs/user/stdout", "print() and logging output of the entry script"),
+    ("logs/user/stderr", "stderr of the entry script"),
+    ("logs/sys/master_role.txt", "what the driver decided: retries, aborts"),
+    (REPORT, "one row per mini-batch attempt"),
+    (TIMELINE, "a picture of every attempt per worker process"),
+)
+
+
+@dataclasses.dataclass
+class RunLogs:
+    """A run's status, result text, attempts that did not succeed, and log files worth reading."""
+
+    status: RunStatus
+    result_text: str | None
+    failed_attempts: list[Attempt]
+    failed_total: int
+    files: list[tuple[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result_text": self.result_text,
+            "failed_attempts": [
+                {
+                    "mini_batch_index": a.index,
+                    "attempt": a.attempt,
+                    "worker": a.worker,
+                    "result": a.result,
+                    "error": a.error,
+                }
+                for a in self.failed_attempts
+            ],
+            "files": [{"path": path, "description": what} for path, what in self.files],
+        }
+
+
+def collect_logs(run_dir: str, max_errors: int = 10) -> RunLogs:
+    """What ``dask-parallel logs`` shows, as data."""
     status = read_status(run_dir)
-    logs = os.path.join(status.run_dir, "logs")
-    parts = [str(status)]
-    result_file = os.path.join(logs, "job_result.txt")
+    result_file = os.path.join(status.run_dir, "logs", "job_result.txt")
+    result_text = None
     if os.path.exists(result_file):
         with open(result_file, encoding="utf-8") as handle:
-            parts.append("== logs/job_result.txt ==\n" + handle.read().rstrip())
-    else:
-        parts.append("The job has not written logs/job_result.txt yet: it is running or it stopped early.")
+            result_text = handle.read().rstrip()
     failed = [a for a in read_attempts(status.run_dir) if a.result != "succeeded"]
-    if failed:
-        lines = [
-            f"mini-batch {a.index} attempt {a.attempt} on {a.worker}: {a.result}: {a.error or 'no message'}"
-            for a in failed[-max_errors:]
-        ]
-        more = f" (last {max_errors} of {len(failed)})" if len(failed) > max_errors else ""
-        parts.append(f"== attempts that did not succeed{more} ==\n" + "\n".join(lines))
-    where = [
-        ("logs/job_error.txt", "the entry script's errors, with tracebacks"),
-        ("logs/user/error", "full tracebacks per worker process"),
-        ("logs/user/stdout", "print() and logging output of the entry script"),
-        ("logs/user/stderr", "stderr of the entry script"),
-        ("logs/sys/master_role.txt", "what the driver decided: retries, aborts"),
-        (REPORT, "one row per mini-batch attempt"),
-        (TIMELINE, "a picture of every attempt per worker process"),
-    ]
-    lines = []
-    for relative, what in where:
+    files = []
+    for relative, what in LOG_FILES:
         path = os.path.join(status.run_dir, relative)
         if os.path.isdir(path):
-            files = [f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f)]
-            if any(os.path.getsize(f) for f in files):
-                lines.append(f"{path}/  {what}")
+            found = [f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f)]
+            if any(os.path.getsize(f) for f in found):
+                files.append((f"{path}/", what))
         elif os.path.exists(path):
-            lines.append(f"{path}  {what}")
-    if lines:
-        parts.append("== where to look ==\n" + "\n".join(lines))
+            files.append((path, what))
+    return RunLogs(status, result_text, failed[-max_errors:] if max_errors > 0 else [], len(failed), files)
+
+
+def describe_logs(run_dir: str, max_errors: int = 10) -> str:
+    """The job's result, its errors and where to look next, as text for a terminal."""
+    logs = collect_logs(run_dir, max_errors)
+    parts = [str(logs.status)]
+    if logs.result_text is not None:
+        parts.append("== logs/job_result.txt ==\n" + logs.result_text)
+    else:
+        parts.append("The job has not written logs/job_result.txt yet: it is running or it stopped early.")
+    if logs.failed_attempts:
+        lines = [
+            f"mini-batch {a.index} attempt {a.attempt} on {a.worker}: {a.result}: {a.error or 'no message'}"
+            for a in logs.failed_attempts
+        ]
+        shown = len(logs.failed_attempts)
+        more = f" (last {shown} of {logs.failed_total})" if logs.failed_total > shown else ""
+        parts.append(f"== attempts that did not succeed{more} ==\n" + "\n".join(lines))
+    if logs.files:
+        parts.append("== where to look ==\n" + "\n".join(f"{path}  {what}" for path, what in logs.files))
     return "\n\n".join(parts)
