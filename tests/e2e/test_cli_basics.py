@@ -38,7 +38,7 @@ def test_run_example_job(example, tmp_path, python_env):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["status"] == "Completed"
-    assert summary["mini_batches_total"] == 8 and summary["items_succeeded"] == 40
+    assert summary["counts"]["mini_batches_total"] == 8 and summary["counts"]["items_succeeded"] == 40
     lines = Path(summary["outputs"]["scores"]).read_text().splitlines()
     assert len(lines) == 40 and lines[0].startswith("reading_000.txt: ")
 

@@ -79,7 +79,7 @@ def test_run_on_an_existing_scheduler(scheduler, tmp_path, python_env):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["status"] == "Completed" and summary["items_succeeded"] == 40
+    assert summary["status"] == "Completed" and summary["counts"]["items_succeeded"] == 40
     assert len(Path(summary["outputs"]["scores"]).read_text().splitlines()) == 40
     # The mini-batches ran in the `dask worker` processes, not in a cluster of our own.
     ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]

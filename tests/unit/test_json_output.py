@@ -136,7 +136,12 @@ def test_validate_json(tmp_path):
 def test_load_result_reads_a_run_directory(tmp_path):
     run = make_run(tmp_path)
     loaded = load_result(run)
-    assert (loaded.status, loaded.name, loaded.mini_batches_failed, loaded.attempts) == ("Failed", "scoring", 1, 4)
+    assert (loaded.status, loaded.name, loaded.mini_batches_failed, loaded.attempts) == (
+        "Failed",
+        "scoring",
+        1,
+        4,
+    )
     assert loaded.items_total == 15 and loaded.error == "too many failures"
     valid(loaded.to_json())
 
@@ -149,4 +154,6 @@ def test_document_defaults_are_valid():
 def read_status_stub():
     from dask_parallel.rundir.status import RunStatus
 
-    return RunStatus(run_dir="/r", name="x", status="Running", reason=None, mini_batches_total=3, started=time.time())
+    return RunStatus(
+        run_dir="/r", name="x", status="Running", reason=None, mini_batches_total=3, started=time.time()
+    )

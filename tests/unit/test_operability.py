@@ -34,7 +34,8 @@ def test_a_cancel_request_ends_the_job_as_canceled(tmp_path):
 
 def test_a_request_older_than_this_process_is_dropped(tmp_path, monkeypatch):
     path = cancel.request_cancel(str(tmp_path))
-    record = json.loads(open(path).read())
+    with open(path) as handle:
+        record = json.load(handle)
     record["time"] = cancel.PROCESS_STARTED - 60
     with open(path, "w") as handle:
         json.dump(record, handle)
