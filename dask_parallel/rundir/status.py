@@ -104,7 +104,28 @@ def _duration(seconds: float) -> str:
     return str(dt.timedelta(seconds=round(seconds)))
 
 
+_LEDGER_CACHE: dict[str, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
+
+
 def _ledger(run_dir: str) -> list[dict[str, Any]]:
+    """The ledger's records; read once per version of the file (status and the timeline
+    both need it, and a large run's ledger has tens of thousands of lines)."""
+    path = os.path.join(run_dir, "ledger.jsonl")
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return []
+    version = (info.st_size, info.st_mtime_ns)
+    cached = _LEDGER_CACHE.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    records = _read_ledger(run_dir)
+    _LEDGER_CACHE.clear()  # one run at a time is enough
+    _LEDGER_CACHE[path] = (version, records)
+    return records
+
+
+def _read_ledger(run_dir: str) -> list[dict[str, Any]]:
     records = []
     try:
         with open(os.path.join(run_dir, "ledger.jsonl"), encoding="utf-8") as handle:
