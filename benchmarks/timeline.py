@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 
-from dask_parallel.rundir.ledger import REPORT_COLUMNS
 from dask_parallel.rundir import status
+from dask_parallel.rundir.ledger import REPORT_COLUMNS
 from dask_parallel.rundir.status import REPORT, read_attempts
 from dask_parallel.rundir.timeline import save_timeline, timeline_figure
 
@@ -42,7 +42,8 @@ def synthetic_run(folder: str, attempts: int) -> str:
         rows.append(
             [mb, i, 1, "run_error" if failed else "succeeded", "0", f"process{worker:03d}", 100 + worker,
              5, 0 if failed else 5, 5 if failed else 0,
-             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(start)), f"{elapsed:.3f}", "boom" if failed else ""]
+             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(start)), f"{elapsed:.3f}",
+             "boom" if failed else ""]
         )  # fmt: skip
         ledger.append(
             {"event": "attempt", "time": start + elapsed, "action": "done", "mini_batch_id": mb, "attempt": 1,
@@ -81,7 +82,8 @@ def main() -> None:
         f"({total / attempts * 1000:.3f} ms per attempt; the wall time grows when other work shares the CPU)"
     )
     print(
-        f"  peak memory {peak / 1024:.0f} MiB ({(peak - before) / 1024:.0f} MiB more than before); PNG {size} bytes"
+        f"  peak memory {peak / 1024:.0f} MiB ({(peak - before) / 1024:.0f} MiB more than before); "
+        f"PNG {size} bytes"
     )
 
 

@@ -299,7 +299,9 @@ def _save_timeline(run_dir: str) -> None:
         from dask_parallel.rundir.timeline import save_timeline
 
         save_timeline(run_dir)
-    except Exception as exc:  # noqa: BLE001 - e.g. matplotlib missing: say so, go on
+    except ImportError as exc:  # matplotlib is the optional [plot] extra
+        print(f"note: no logs/job_timeline.png: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a job's result never depends on the picture
         print(f"note: no timeline picture ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 

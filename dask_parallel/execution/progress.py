@@ -71,6 +71,26 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
+NOTEBOOK_EXTRA_MESSAGE = (
+    "note: the progress widget needs ipywidgets, which the optional [notebook] extra installs: "
+    "pip install 'dask_parallel[notebook]' (showing a text bar instead)."
+)
+
+
+def _tqdm_class() -> Any:
+    """tqdm's widget in Jupyter when ipywidgets is there, else its text bar (with a note)."""
+    import importlib.util
+
+    if in_notebook() and importlib.util.find_spec("ipywidgets") is None:
+        print(NOTEBOOK_EXTRA_MESSAGE, file=sys.stderr, flush=True)
+        from tqdm.std import tqdm as text_bar
+
+        return text_bar
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
 def _is_terminal(stream: IO[str]) -> bool:
     try:
         return bool(stream.isatty())
@@ -138,8 +158,7 @@ class Progress:
             self._ticker = threading.Thread(target=self._tick, name="dask-parallel-progress", daemon=True)
             self._ticker.start()
             return self
-        from tqdm.auto import tqdm
-
+        tqdm = _tqdm_class()
         if self.dashboard:
             show_dashboard_link(self.dashboard, self.stream)
         self._bar = tqdm(

@@ -34,6 +34,21 @@ class TimelineSkipped(RuntimeError):
     """The run has too many attempts for a useful picture; the report CSV has them all."""
 
 
+PLOT_EXTRA_MESSAGE = (
+    "drawing the timeline needs matplotlib, which the optional [plot] extra installs: "
+    "pip install 'dask_parallel[plot]'. The job itself does not need it; every attempt is in "
+    "logs/sys/job_report/processed_mini-batches.csv."
+)
+
+
+def require_matplotlib() -> None:
+    """Raise an ImportError naming the extra to install when matplotlib is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError(PLOT_EXTRA_MESSAGE)
+
+
 def _color(result: str) -> str:
     return COLORS.get(result, FAILED_COLOR)
 
@@ -70,6 +85,7 @@ def timeline_figure(run_dir: str, title: str | None = None) -> Any:
     Bars are drawn as one collection per row and kind, so 20,000 attempts draw in well
     under a second; above ``MAX_ATTEMPTS`` attempts :func:`save_timeline` skips the picture.
     """
+    require_matplotlib()
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
@@ -238,6 +254,7 @@ def save_timeline(run_dir: str, path: str | None = None, figure: Any = None) -> 
     """
     target = path or os.path.join(run_dir, TIMELINE)
     if figure is None:
+        require_matplotlib()
         _check_size(run_dir)
         figure = timeline_figure(run_dir)
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)

@@ -35,9 +35,7 @@ def test_submit_returns_at_once_and_wait_gives_the_result(tmp_path, client):
 
 
 def test_cancel_through_the_handle_then_resume(tmp_path, client):
-    job = file_job(
-        tmp_path, SCRIPT, files=30, mini_batch_size="1", environment_variables={"DELAY": "0.2"}
-    )
+    job = file_job(tmp_path, SCRIPT, files=30, mini_batch_size="1", environment_variables={"DELAY": "0.2"})
     handle = dp.submit(job, client=client)
     deadline = time.monotonic() + 60
     while handle.status() != "Running" or dp.load_result(handle.run_dir).mini_batches_succeeded < 1:

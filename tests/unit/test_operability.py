@@ -78,3 +78,36 @@ def test_list_runs_newest_first_with_pipelines(tmp_path):
     runs = list_runs(str(tmp_path / "root"))
     assert [(r.name, r.status) for r in runs] == [("nightly", "Completed"), ("scoring", "Failed")]
     assert list_runs(str(tmp_path / "missing")) == []
+
+
+def test_without_the_plot_extra_the_timeline_names_it(tmp_path, monkeypatch):
+    import importlib.util
+
+    from dask_parallel.rundir import timeline
+
+    real = importlib.util.find_spec
+    missing = {"matplotlib"}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name in missing else real(name))
+    run = make_run(tmp_path)
+    try:
+        timeline.save_timeline(str(run))
+    except ImportError as exc:
+        assert "pip install 'dask_parallel[plot]'" in str(exc)
+    else:
+        raise AssertionError("no ImportError")
+
+
+def test_running_a_job_needs_no_optional_extra(python_env):
+    """The engine, the CLI and the run-directory readers import none of the extras."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dask_parallel as dp, dask_parallel.cli, dask_parallel.engine, dask_parallel.submit\n"
+        "import dask_parallel.rundir.status, dask_parallel.schema\n"
+        "dp.run, dp.load_result, dp.submit\n"
+        "print(sorted(m for m in ('matplotlib', 'deltalake', 'ipywidgets') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=python_env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
