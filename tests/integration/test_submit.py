@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +33,11 @@ def test_submit_returns_at_once_and_wait_gives_the_result(tmp_path, client):
     loaded = dp.load_result(handle.run_dir)
     assert (loaded.status, loaded.items_succeeded, loaded.mini_batches_total) == ("Completed", 8, 4)
     assert loaded.outputs == result.outputs
+    # job.json records what ran: Python, packages, host, the entry script's hash.
+    environment = json.loads((Path(handle.run_dir) / "job.json").read_text())["environment"]
+    script = tmp_path / "src" / "score.py"
+    assert environment["entry_script"]["sha256"] == hashlib.sha256(script.read_bytes()).hexdigest()
+    assert environment["packages"]["distributed"] and environment["host"] and environment["python"]
     # init() ran once per process and is not counted as mini-batch time.
     assert all(duration < 0.3 for duration in result.mini_batch_durations())
 

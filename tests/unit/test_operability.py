@@ -111,3 +111,16 @@ def test_running_a_job_needs_no_optional_extra(python_env):
     done = subprocess.run([sys.executable, "-c", code], env=python_env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_drivers_decisions_reach_python_logging(tmp_path, caplog):
+    import logging
+
+    from dask_parallel.rundir.ledger import Journal
+
+    journal = Journal(str(tmp_path / "run"))
+    with caplog.at_level(logging.INFO, logger="dask_parallel.driver"):
+        journal.log("mini batch 3 attempt 1 run_error: boom -> retry")
+    journal.close()
+    assert caplog.records[0].getMessage() == "run: mini batch 3 attempt 1 run_error: boom -> retry"
+    assert "boom -> retry" in (tmp_path / "run" / "logs" / "sys" / "master_role.txt").read_text()
