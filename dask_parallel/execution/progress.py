@@ -24,6 +24,7 @@ import time
 from typing import IO, Any
 
 from dask_parallel import config
+from dask_parallel.execution.metrics import JobMetrics
 from dask_parallel.execution.state import Action, JobState
 
 STYLES = ("bar", "log")
@@ -139,6 +140,7 @@ class Progress:
         self._bar: Any = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self.metrics = JobMetrics(name)  # Prometheus counters when prometheus_client is installed
 
     @property
     def done(self) -> int:
@@ -146,6 +148,7 @@ class Progress:
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Progress:
+        self.metrics.__enter__()
         if not self.enabled:
             return self
         self.started = time.monotonic()
@@ -173,6 +176,7 @@ class Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.metrics.__exit__()
         if self._ticker is not None:
             self._stop.set()
             self._ticker.join(timeout=5)
@@ -187,9 +191,11 @@ class Progress:
         if action is Action.RETRY:
             self.retried += 1
         finished = 0
+        final = None
         if action is Action.DONE:
             state = self.state.mini_batches.get(result.mini_batch_id)
             if state is not None and state.final is not None:
+                final = state
                 finished = 1
                 total = state.total_items or 0
                 won = state.succeeded_items if state.final == "succeeded" else 0
@@ -199,6 +205,7 @@ class Progress:
                     self.succeeded += 1
                 else:
                     self.failed += 1
+        self.metrics.attempt(result, action is Action.RETRY, final)
         if self._bar is not None and (finished or action is Action.RETRY):
             self._bar.set_postfix_str(self._postfix(), refresh=False)
             self._bar.update(finished)
