@@ -99,6 +99,9 @@ def test_unreachable_scheduler_is_one_clear_error(tmp_path, python_env):
         cwd=example, env=python_env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1
-    message = done.stderr.replace("\n", " ")
+    # The run directory is announced as the job starts, then the error is one paragraph.
+    announced, _, error = done.stderr.partition("\n")
+    assert announced == f"file_scoring: run directory {tmp_path / 'run'}"
+    message = error.replace("\n", " ")
     assert message.startswith("error: could not connect to the Dask scheduler at tcp://127.0.0.1:9")
     assert "Traceback" not in done.stderr
