@@ -37,11 +37,14 @@ _EXPORTS = {
     "command": "jobs.command",
     "load_component": "pipelines.loader",
     "load_job": "pipelines.loader",
+    "load_result": "rundir.result",
     "mini_batches": "inputs.collections",
     "parallel_run_function": "jobs.parallel",
     "pipeline": "pipelines",
     "resume": "engine",
     "run": "engine",
+    "submit": "submit",
+    "JobHandle": "submit",
 }
 
 __all__ = sorted(_EXPORTS)

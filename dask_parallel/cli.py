@@ -2,10 +2,17 @@
 
 Exit codes (stable, documented in docs/cli.md):
 
-    0    the job completed (``status``/``logs``/``validate``: the command worked)
+    0    the job completed (``status``/``logs``/``validate``/``list``/``cancel``: the
+         command worked; ``run --detach``: the job was started)
     1    the job failed, or the cluster could not be reached
-    2    the job file, a ``--set`` or another argument is invalid; nothing ran
-    130  canceled by Ctrl-C or SIGTERM; the run directory keeps what finished
+    2    the job file, a ``--set`` or another argument is invalid, or RUN_DIR is not a run
+         directory; nothing ran
+    130  canceled (Ctrl-C, SIGTERM, or ``dask-parallel cancel``); the run directory keeps
+         what finished
+
+With ``--json`` every command prints one JSON document on stdout, described by
+``dask_parallel/schema/cli-output.schema.json``; everything else (progress, notes, the
+run directory as the job starts, errors) goes to stderr.
 
 Errors go to stderr as one paragraph. Heavy modules (Dask, distributed, pandas) are
 imported only inside the commands, so ``--help`` is instant.
@@ -17,7 +24,6 @@ To add a command, write ``def _name(args) -> int`` and decorate it with
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -49,12 +55,29 @@ def _parser() -> argparse.ArgumentParser:
             "Run Azure ML parallel jobs (CLI v2 YAML: type: parallel or type: pipeline) on a Dask cluster."
         ),
         epilog="Exit codes: 0 completed, 1 failed, 2 invalid job file or arguments, 130 canceled "
-        "(Ctrl-C or SIGTERM). Settings: dask-parallel.* in Dask's configuration (see docs/configuration.md).",
+        "(Ctrl-C, SIGTERM or dask-parallel cancel). --json prints one documented JSON document "
+        "(dask_parallel/schema/cli-output.schema.json). Settings: dask-parallel.* in Dask's "
+        "configuration (see docs/configuration.md).",
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help, arguments, _) in _COMMANDS.items():
         arguments(commands.add_parser(name, help=help, description=help[:1].upper() + help[1:] + "."))
     return parser
+
+
+def _version() -> str:
+    import platform
+
+    from dask_parallel import __version__
+
+    return f"dask-parallel {__version__} (Python {platform.python_version()})"
+
+
+def _print_json(data: dict) -> None:
+    from dask_parallel.schema import dumps
+
+    print(dumps(data), flush=True)
 
 
 def say_error(message: str) -> None:
@@ -110,7 +133,17 @@ def _report(exc: Exception, args: argparse.Namespace) -> int:
             "run again with DASK_PARALLEL_TRACEBACK=1 to see the traceback and include it in a report."
         )
     if getattr(args, "json", False):
-        print(json.dumps({"status": "Invalid" if code == EXIT_INVALID else "Failed", "error": message}))
+        from dask_parallel.schema import document
+
+        run_dir = getattr(args, "run_dir", None)
+        _print_json(
+            document(
+                args.command,
+                status="Invalid" if code == EXIT_INVALID else "Failed",
+                run_dir=os.path.abspath(run_dir) if run_dir else None,
+                error=message,
+            )
+        )
     say_error(message)
     return code
 
@@ -142,9 +175,24 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         help="address of a running Dask scheduler (tcp://host:8786, tls://... with Dask's security "
         "settings); by default the cluster from dask-parallel.cluster, else a local one",
     )
-    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the documented JSON summary on stdout (progress and notes stay on stderr)",
+    )
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar, no progress lines, no dashboard link"
+    )
+    parser.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="run even if an identical earlier run could be reused (is_deterministic; Azure's force_rerun)",
+    )
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="start the job in a background process and return at once; follow it with "
+        "status, logs --follow, cancel",
     )
 
 
@@ -169,21 +217,26 @@ def _run(args: argparse.Namespace) -> int:
 
     job = load_job(args.job_file, overrides=args.set)
     run_dir = os.path.abspath(args.run_dir) if args.run_dir else new_run_dir(job.name or "parallel_job")
+    if args.detach:
+        return _detach(args, job.name, run_dir)
     style = _progress_style(args)
+    settings = {"dask-parallel.progress-style": style or "bar"}
+    if args.no_reuse:
+        settings["dask-parallel.force-rerun"] = True
     try:
-        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+        with dask.config.set(settings):
             result = run(job, client=args.scheduler, run_dir=run_dir, show_progress=style is not None)
     except (KeyboardInterrupt, JobCanceledError):
         if args.json:
-            _print_run_dir_json(run_dir)
+            _print_run_dir_json(run_dir, "run")
         raise
     note = unused_note(job)  # after the run, so that an invalid job's error stays the only output
     if note:
         print(f"note: {note}", file=sys.stderr)
-    if not hasattr(result, "steps"):  # pipelines keep one run folder per step
+    if not hasattr(result, "steps") and not result.reused:  # pipelines keep one run folder per step
         _save_timeline(result.run_dir)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        _print_json(result.to_json("run"))
     else:
         print(result)
     if result.status == "Completed":
@@ -193,17 +246,62 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def _print_run_dir_json(run_dir: str) -> None:
+def _print_run_dir_json(run_dir: str, command: str) -> None:
     from dask_parallel.pipelines.run_dir import is_pipeline_run_dir, pipeline_status
     from dask_parallel.rundir.status import NotARunDirectory, read_status
+    from dask_parallel.schema import document, from_pipeline_status, from_status
 
     if is_pipeline_run_dir(run_dir):
-        print(json.dumps(pipeline_status(run_dir), indent=2, default=str))
+        _print_json(from_pipeline_status(pipeline_status(run_dir), command))
         return
     try:
-        print(json.dumps(read_status(run_dir).to_dict(), indent=2, default=str))
+        _print_json(from_status(read_status(run_dir), command))
     except NotARunDirectory:
-        print(json.dumps({"status": "Canceled", "run_dir": run_dir, "error": "canceled before it started"}))
+        _print_json(document(command, status="Canceled", run_dir=run_dir, error="canceled before it started"))
+
+
+def _detach(args: argparse.Namespace, name: str | None, run_dir: str) -> int:
+    """``run --detach``: the same command without --detach, in a new session, output to a file."""
+    import subprocess
+
+    from dask_parallel.schema import document
+
+    if os.path.exists(os.path.join(run_dir, "job.json")):
+        raise _invalid(f"run directory {run_dir!r} already holds a run; choose a new --run-dir.")
+    os.makedirs(os.path.join(run_dir, "logs"), exist_ok=True)
+    command = [sys.executable, "-m", "dask_parallel", "run", os.path.abspath(args.job_file)]
+    command += ["--run-dir", run_dir, "--quiet"]
+    for override in args.set:
+        command += ["--set", override]
+    if args.scheduler:
+        command += ["--scheduler", args.scheduler]
+    if args.no_reuse:
+        command.append("--no-reuse")
+    output = os.path.join(run_dir, "logs", "driver.txt")
+    with open(output, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # survives the shell that started it
+        )
+    print(
+        f"{name}: started in the background (process {process.pid}); run directory {run_dir}\n"
+        f"  follow it:  dask-parallel status {run_dir}   |   dask-parallel logs --follow {run_dir}\n"
+        f"  stop it:    dask-parallel cancel {run_dir}\n"
+        f"  its output: {output}",
+        file=sys.stderr,
+    )
+    if args.json:
+        _print_json(document("run", status="NotStarted", job=name, run_dir=run_dir, pid=process.pid))
+    return EXIT_COMPLETED
+
+
+def _invalid(message: str) -> Exception:
+    from dask_parallel.errors import JobValidationError
+
+    return JobValidationError(message)
 
 
 def _save_timeline(run_dir: str) -> None:
@@ -212,12 +310,19 @@ def _save_timeline(run_dir: str) -> None:
         from dask_parallel.rundir.timeline import save_timeline
 
         save_timeline(run_dir)
-    except Exception as exc:  # noqa: BLE001 - e.g. matplotlib missing: say so, go on
+    except ImportError as exc:  # matplotlib is the optional [plot] extra
+        print(f"note: no logs/job_timeline.png: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a job's result never depends on the picture
         print(f"note: no timeline picture ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 # -- validate -------------------------------------------------------------------------
-@command("validate", "check a job file and list its mini-batches without running it", _job_arguments)
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    _job_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the documented JSON summary on stdout")
+
+
+@command("validate", "check a job file and list its mini-batches without running it", _validate_arguments)
 def _validate(args: argparse.Namespace) -> int:
     import logging
 
@@ -231,8 +336,18 @@ def _validate(args: argparse.Namespace) -> int:
     from dask_parallel.spec.job_spec import build_job_spec
 
     job = load_job(args.job_file, overrides=args.set)
+    from dask_parallel.schema import counts, document
+
     if isinstance(job, PipelineJob):
-        print(f"{args.job_file}: valid pipeline; steps in order: {', '.join(validate_pipeline(job))}.")
+        steps = validate_pipeline(job)
+        if args.json:
+            _print_json(
+                document(
+                    "validate", status="Valid", job=job.name, validation={"kind": "pipeline", "steps": steps}
+                )
+            )
+        else:
+            print(f"{args.job_file}: valid pipeline; steps in order: {', '.join(steps)}.")
         return EXIT_COMPLETED
     # Nothing is written: the run directory is only named, for outputs that have no path.
     run_dir = new_run_dir(job.name or "parallel_job")
@@ -252,6 +367,24 @@ def _validate(args: argparse.Namespace) -> int:
     division = f"{len(plan.mini_batches)} mini-batches"
     if spec.target_duration is not None:  # cut while the job runs
         division = f"{len(plan.files)} files in mini-batches of about {spec.target_duration:g} s each"
+    if args.json:
+        _print_json(
+            document(
+                "validate",
+                status="Valid",
+                job=spec.name,
+                count=counts(total=len(plan.mini_batches)),
+                outputs={name: out.uri for name, out in spec.outputs.items()},
+                validation={
+                    "kind": "parallel",
+                    "input_kind": plan.kind,
+                    "input": spec.major_input.uri,
+                    "worker_processes": spec.total_processes,
+                    "output": output,
+                },
+            )
+        )
+        return EXIT_COMPLETED
     print(
         f"{args.job_file}: valid. {division} of {plan.kind} input "
         f"{spec.major_input.uri}; {spec.total_processes} worker processes; {output}."
@@ -262,39 +395,168 @@ def _validate(args: argparse.Namespace) -> int:
 # -- status and logs --------------------------------------------------------------------
 def _run_dir_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory `dask-parallel run` printed")
-    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument("--json", action="store_true", help="print the documented JSON summary on stdout")
 
 
 @command("status", "show the status and progress of a running or finished job", _run_dir_arguments)
 def _status(args: argparse.Namespace) -> int:
-    from dask_parallel.pipelines.run_dir import describe_pipeline_status, is_pipeline_run_dir, pipeline_status
+    from dask_parallel.pipelines.run_dir import describe_pipeline_status, is_pipeline_run_dir
     from dask_parallel.rundir.status import read_status
 
     if is_pipeline_run_dir(args.run_dir):
         if args.json:
-            print(json.dumps(pipeline_status(args.run_dir), indent=2, default=str))
+            _print_run_dir_json(os.path.abspath(args.run_dir), "status")
         else:
             print(describe_pipeline_status(args.run_dir))
         return EXIT_COMPLETED
     status = read_status(args.run_dir)
-    print(json.dumps(status.to_dict(), indent=2, default=str) if args.json else status)
+    if args.json:
+        from dask_parallel.schema import from_status
+
+        _print_json(from_status(status, "status"))
+    else:
+        print(status)
     return EXIT_COMPLETED
 
 
 def _logs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory `dask-parallel run` printed")
     parser.add_argument("--errors", type=int, default=10, help="how many failed attempts to list (10)")
+    parser.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="print the driver's log (logs/sys/master_role.txt) as it grows until the job ends, "
+        "then the summary",
+    )
+    parser.add_argument("--json", action="store_true", help="print the documented JSON summary on stdout")
 
 
 @command("logs", "show a job's result, its errors and which log files to read", _logs_arguments)
 def _logs(args: argparse.Namespace) -> int:
     from dask_parallel.pipelines.run_dir import describe_pipeline_logs, is_pipeline_run_dir
-    from dask_parallel.rundir.status import describe_logs
+    from dask_parallel.rundir.follow import follow_driver_log
+    from dask_parallel.rundir.status import collect_logs, describe_logs, read_status
 
     if is_pipeline_run_dir(args.run_dir):
-        print(describe_pipeline_logs(args.run_dir, max_errors=args.errors))
+        if args.json:
+            _print_run_dir_json(os.path.abspath(args.run_dir), "logs")
+        else:
+            print(describe_pipeline_logs(args.run_dir, max_errors=args.errors))
         return EXIT_COMPLETED
-    print(describe_logs(args.run_dir, max_errors=args.errors))
+    if args.follow:
+        read_status(args.run_dir)  # a folder that is no run directory: exit 2 now
+        follow_driver_log(args.run_dir, sys.stderr if args.json else sys.stdout)
+    if args.json:
+        from dask_parallel.schema import from_status
+
+        logs = collect_logs(args.run_dir, max_errors=args.errors)
+        _print_json(from_status(logs.status, "logs", logs=logs.to_dict()))
+    else:
+        print(describe_logs(args.run_dir, max_errors=args.errors))
+    return EXIT_COMPLETED
+
+
+# -- cancel and list ---------------------------------------------------------------------
+def _cancel_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory of the running job")
+    parser.add_argument("--reason", help="why, recorded in the job's result and log")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="wait up to SECONDS for the job to stop, then report its status",
+    )
+    parser.add_argument("--json", action="store_true", help="print the documented JSON summary on stdout")
+
+
+@command(
+    "cancel",
+    "stop a running job from another shell or host (finished mini-batches are kept for resume)",
+    _cancel_arguments,
+)
+def _cancel(args: argparse.Namespace) -> int:
+    import time
+
+    from dask_parallel.execution.cancel import request_cancel
+    from dask_parallel.rundir.status import NotARunDirectory, read_status
+    from dask_parallel.schema import document, from_status
+
+    run_dir = os.path.abspath(args.run_dir)
+    try:
+        status = read_status(run_dir)
+    except NotARunDirectory:
+        if not os.path.exists(os.path.join(run_dir, "logs", "driver.txt")):
+            raise
+        status = None  # started with run --detach, still listing its input
+    if status is not None and not status.running:
+        if args.json:
+            _print_json(from_status(status, "cancel", cancel={"requested": False, "request_file": None}))
+        else:
+            print(f"{run_dir}: nothing to cancel, the job already ended: {status.status}.")
+        return EXIT_COMPLETED
+    path = request_cancel(run_dir, args.reason)
+    print(f"{run_dir}: cancel requested ({path}); the driver stops within a few seconds.", file=sys.stderr)
+    if args.wait is not None:
+        deadline = time.monotonic() + args.wait
+        while time.monotonic() < deadline:
+            try:
+                status = read_status(run_dir)
+            except NotARunDirectory:
+                status = None
+            if status is not None and not status.running:
+                break
+            time.sleep(0.5)
+    cancel = {"requested": True, "request_file": path}
+    if args.json:
+        if status is None:
+            _print_json(document("cancel", status="NotStarted", run_dir=run_dir, cancel=cancel))
+        else:
+            _print_json(from_status(read_status(run_dir), "cancel", cancel=cancel))
+    elif status is not None and args.wait is not None:
+        print(f"{run_dir}: {status.status}")
+    return EXIT_COMPLETED
+
+
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "root",
+        metavar="ROOT",
+        nargs="?",
+        help="folder holding run directories (dask-parallel.run-root, dask-parallel-runs/ by default)",
+    )
+    parser.add_argument("--limit", type=int, default=20, help="show the newest N runs (20; 0 for all)")
+    parser.add_argument("--json", action="store_true", help="print the documented JSON summary on stdout")
+
+
+@command("list", "list the runs under a run root, newest first, with their status", _list_arguments)
+def _list(args: argparse.Namespace) -> int:
+    from dask_parallel import config
+    from dask_parallel.rundir.listing import list_runs
+    from dask_parallel.schema import document, run_entry
+
+    root = os.path.abspath(args.root or config.get("run-root", "dask-parallel-runs"))
+    runs = list_runs(root)
+    shown = runs[: args.limit] if args.limit > 0 else runs
+    if args.json:
+        _print_json(document("list", status="Completed", run_dir=root, runs=[run_entry(r) for r in shown]))
+        return EXIT_COMPLETED
+    if not runs:
+        print(f"no runs under {root}")
+        return EXIT_COMPLETED
+    import datetime as dt
+
+    rows = [("STATUS", "STARTED", "MINI-BATCHES", "JOB", "RUN DIRECTORY")]
+    for run in shown:
+        started = dt.datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M:%S") if run.started else "-"
+        progress = f"{run.done}/{run.mini_batches_total}" if run.mini_batches_total else "-"
+        rows.append((run.status, started, progress, run.name, run.run_dir))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4])
+    if len(shown) < len(runs):
+        print(f"({len(runs) - len(shown)} older runs not shown; --limit 0 shows all)")
     return EXIT_COMPLETED
 
 
@@ -312,7 +574,7 @@ def _resume_arguments(parser: argparse.ArgumentParser) -> None:
         help="run afresh in RUN_DIR even though the input or settings changed",
     )
     parser.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler")
-    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument("--json", action="store_true", help="print the documented JSON summary on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -325,29 +587,37 @@ def _resume(args: argparse.Namespace) -> int:
     from dask_parallel.spec.job_file import load_job
 
     style = _progress_style(args)
-    if is_pipeline_run_dir(args.run_dir):
-        if args.job or args.force:
-            say_error("--job and --force apply to a parallel job's run directory, not to a pipeline's.")
-            return EXIT_INVALID
-        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
-            result = resume_pipeline(
-                args.run_dir,
-                run_parallel=run,
-                resume_parallel=resume,
-                client=args.scheduler,
-                show_progress=style is not None,
-            )
+    try:
+        if is_pipeline_run_dir(args.run_dir):
+            if args.job or args.force:
+                say_error("--job and --force apply to a parallel job's run directory, not to a pipeline's.")
+                return EXIT_INVALID
+            with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+                result = resume_pipeline(
+                    args.run_dir,
+                    run_parallel=run,
+                    resume_parallel=resume,
+                    client=args.scheduler,
+                    show_progress=style is not None,
+                )
+        else:
+            job = load_job(args.job) if args.job else None
+            with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
+                result = resume(
+                    args.run_dir,
+                    client=args.scheduler,
+                    job=job,
+                    force=args.force,
+                    show_progress=style is not None,
+                )
+    except (KeyboardInterrupt, JobCanceledError):
+        if args.json:
+            _print_run_dir_json(os.path.abspath(args.run_dir), "resume")
+        raise
+    if args.json:
+        _print_json(result.to_json("resume"))
     else:
-        job = load_job(args.job) if args.job else None
-        with dask.config.set({"dask-parallel.progress-style": style or "bar"}):
-            result = resume(
-                args.run_dir,
-                client=args.scheduler,
-                job=job,
-                force=args.force,
-                show_progress=style is not None,
-            )
-    print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else result)
+        print(result)
     if result.status == "Completed":
         return EXIT_COMPLETED
     return EXIT_CANCELED if result.status == "Canceled" else EXIT_FAILED

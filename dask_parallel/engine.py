@@ -19,11 +19,12 @@ from distributed import Client
 from dask_parallel import config
 from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
+from dask_parallel.execution.cancel import watch_cancel_requests
 from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.main_guard import check_main_guard
-from dask_parallel.execution.progress import Progress
+from dask_parallel.execution.progress import Progress, announce_run_dir
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import JobState, JobStatus, Policy
 from dask_parallel.inputs.modes import apply_input_modes
@@ -32,6 +33,7 @@ from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
+from dask_parallel.rundir.environment import environment_record
 from dask_parallel.rundir.fingerprint import resume_identity
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal, read_ledger
@@ -50,6 +52,7 @@ def run(
     run_dir: str | os.PathLike | None = None,
     show_progress: bool | None = None,
     base_dir: str | os.PathLike | None = None,
+    force_rerun: bool | None = None,
 ) -> JobResult:
     """Run a parallel job on Dask and wait for it to finish.
 
@@ -70,6 +73,9 @@ def run(
         setting by default.
     base_dir
         Folder that relative paths resolve against; the current directory by default.
+    force_rerun
+        Run even when an identical earlier run could be reused (``is_deterministic``);
+        the ``dask-parallel.force-rerun`` setting (false) by default.
 
     Returns
     -------
@@ -122,15 +128,12 @@ def run(
         _check_beyond_azure(spec, plan)
         identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
         reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
-    if reuse_key is not None:
+    if force_rerun is None:
+        force_rerun = bool(config.get("force-rerun", False))
+    if reuse_key is not None and not force_rerun:
         earlier = reuse.lookup(reuse_key)
         if earlier is not None:
-            logger.warning("reusing the result of the identical earlier run in %s", earlier.run_dir)
-            print(
-                f"Reusing the identical earlier run {earlier.run_dir} (is_deterministic=True).",
-                file=sys.stderr,
-            )
-            return earlier
+            return reuse.record_reuse(earlier, target, spec)
     return execute(
         spec,
         plan,
@@ -252,8 +255,11 @@ def _execute(
             "mini_batches": len(plan.mini_batches),
             "identity": identity,
             "reuse_key": reuse_key,
+            "started": time.time(),
+            "environment": environment_record(spec.code_dir, spec.entry_script),
         }
     )
+    announce_run_dir(spec.name, run_dir, enabled=show_progress)
     journal.log(
         f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input {spec.major_input.uri}"
         + (f"; {len(restored)} finished in an earlier run and are reused" if restored else "")
@@ -291,7 +297,10 @@ def _execute(
             if link:
                 journal.log(f"Dask dashboard: {link}")
             window = max(2, worker_count(connected)) * int(config.get("submit-window-per-worker", 4))
-            with Progress(state, enabled=show_progress, name=spec.name, dashboard=link) as progress:
+            with (
+                Progress(state, enabled=show_progress, name=spec.name, dashboard=link) as progress,
+                watch_cancel_requests(run_dir, state, journal.log),
+            ):
                 driver = Driver(
                     connected,
                     runtime,

@@ -29,6 +29,7 @@ class AttemptResult:
     start_time: float = 0.0
     elapsed: float = 0.0
     run_time: float = 0.0
+    init_time: float = 0.0  # seconds of init() this attempt waited for (first one on a process)
     part: str | None = None  # the process's rows file holding this attempt's rows
     part_offset: int = 0
     part_length: int = 0

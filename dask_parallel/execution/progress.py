@@ -3,7 +3,9 @@
 Two styles, chosen with the ``dask-parallel.progress-style`` setting:
 
 ``bar``
-    tqdm's auto mode: a bar in a terminal, a widget in Jupyter. It counts finished
+    tqdm's auto mode: a bar in a terminal, a widget in Jupyter. When the stream is
+    neither (a log file, a pipe, a job scheduler's capture), ``log`` is used instead, from
+    the CLI and from Python alike, so no carriage return ends up in a log file. It counts finished
     mini-batches (rate and time left come from tqdm) and shows failed and retried
     mini-batches and item counts beside it. In Jupyter the Dask dashboard link is shown
     as a clickable link above it.
@@ -15,15 +17,18 @@ Two styles, chosen with the ``dask-parallel.progress-style`` setting:
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
 from typing import IO, Any
 
 from dask_parallel import config
+from dask_parallel.execution.metrics import JobMetrics
 from dask_parallel.execution.state import Action, JobState
 
 STYLES = ("bar", "log")
+logger = logging.getLogger("dask_parallel")
 
 
 def in_notebook() -> bool:
@@ -53,10 +58,45 @@ def show_dashboard_link(link: str, stream: IO[str] | None = None) -> None:
         print(f"Dask dashboard: {link}", file=stream or sys.stderr, flush=True)
 
 
+def announce_run_dir(name: str, run_dir: str, *, enabled: bool, stream: IO[str] | None = None) -> None:
+    """Say where the job's run directory is as it starts (stderr: stdout may carry --json),
+    and in the ``dask_parallel`` log, so ``dask-parallel status RUN_DIR`` works right away."""
+    logger.info("%s: run directory %s", name, run_dir)
+    if enabled:
+        print(f"{name}: run directory {run_dir}", file=stream or sys.stderr, flush=True)
+
+
 def _clock(seconds: float) -> str:
     seconds = int(max(0, seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+NOTEBOOK_EXTRA_MESSAGE = (
+    "note: the progress widget needs ipywidgets, which the optional [notebook] extra installs: "
+    "pip install 'dask_parallel[notebook]' (showing a text bar instead)."
+)
+
+
+def _tqdm_class() -> Any:
+    """tqdm's widget in Jupyter when ipywidgets is there, else its text bar (with a note)."""
+    import importlib.util
+
+    if in_notebook() and importlib.util.find_spec("ipywidgets") is None:
+        print(NOTEBOOK_EXTRA_MESSAGE, file=sys.stderr, flush=True)
+        from tqdm.std import tqdm as text_bar
+
+        return text_bar
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or file-like object without isatty
+        return False
 
 
 class Progress:
@@ -95,6 +135,7 @@ class Progress:
         self._bar: Any = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self.metrics = JobMetrics(name)  # Prometheus counters when prometheus_client is installed
 
     @property
     def total(self) -> int:
@@ -126,17 +167,20 @@ class Progress:
 
     # -- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Progress:
+        self.metrics.__enter__()
         if not self.enabled:
             return self
         self.started = time.monotonic()
+        if self.style == "bar" and not in_notebook() and not _is_terminal(self.stream or sys.stderr):
+            # A log file or a pipe: tqdm's carriage returns would pile up on one line there.
+            self.style = "log"
         if self.style == "log":
             link = f"; Dask dashboard: {self.dashboard}" if self.dashboard else ""
             self._write(f"{self.name}: {self.total} mini-batches to process{link}")
             self._ticker = threading.Thread(target=self._tick, name="dask-parallel-progress", daemon=True)
             self._ticker.start()
             return self
-        from tqdm.auto import tqdm
-
+        tqdm = _tqdm_class()
         if self.dashboard:
             show_dashboard_link(self.dashboard, self.stream)
         self._bar = tqdm(
@@ -151,6 +195,7 @@ class Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.metrics.__exit__()
         if self._ticker is not None:
             self._stop.set()
             self._ticker.join(timeout=5)
@@ -166,6 +211,12 @@ class Progress:
             self._bar.total = self.state.total  # mini-batches sized by time are cut as the job runs
         finished = self.state.done - self._shown
         self._shown = self.state.done
+        final = None
+        if action is Action.DONE:
+            state = self.state.mini_batches.get(result.mini_batch_id)
+            if state is not None and state.final is not None:
+                final = state
+        self.metrics.attempt(result, action is Action.RETRY, final)
         if self._bar is not None and (finished or action is Action.RETRY):
             self._bar.set_postfix_str(self._postfix(), refresh=False)
             self._bar.update(finished)

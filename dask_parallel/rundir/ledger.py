@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import os
 import time
 from typing import Any
@@ -18,6 +19,9 @@ from typing import Any
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.layout import RunLayout
+
+# The driver's decisions (what logs/sys/master_role.txt holds) also go to Python logging.
+driver_logger = logging.getLogger("dask_parallel.driver")
 
 REPORT_COLUMNS = (
     "mini_batch_id",
@@ -122,6 +126,7 @@ class Journal:
 
     def log(self, message: str) -> None:
         self._master.write(f"{_stamp()}|driver|{message}\n")
+        driver_logger.info("%s: %s", os.path.basename(self.run_dir), message)
 
     def overview(self, done: int, total: int, failed: int, elapsed: float) -> None:
         self._report.flush()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import json
+import os
+import statistics
 from typing import Any
 
 
@@ -31,6 +34,8 @@ class JobResult:
     finished: float = 0.0
     dashboard_link: str | None = None
     reused: bool = False
+    reused_from: str | None = None
+    name: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -48,24 +53,47 @@ class JobResult:
     def logs_dir(self) -> str:
         return f"{self.run_dir}/logs"
 
+    @property
+    def job_name(self) -> str | None:
+        """The job's name: given, else the one recorded in the run directory's job.json."""
+        if self.name:
+            return self.name
+        try:
+            with open(os.path.join(self.run_dir, "job.json"), encoding="utf-8") as handle:
+                return (json.load(handle).get("spec") or {}).get("name")
+        except (OSError, ValueError, AttributeError):
+            return None
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["duration"] = round(self.duration, 3)
         data["logs_dir"] = self.logs_dir
         return data
 
+    def to_json(self, command: str = "python") -> dict[str, Any]:
+        """The documented JSON summary (``dask_parallel/schema/cli-output.schema.json``),
+        the same document ``dask-parallel run --json`` prints."""
+        from dask_parallel.schema import from_result
+
+        return from_result(self, command)
+
     def mini_batch_durations(self) -> list[float]:
-        """Seconds each succeeded mini-batch attempt took, read from the run's report."""
+        """Seconds each succeeded mini-batch attempt spent after ``init()``, from the run's report.
+
+        The first attempt on each worker process also ran ``init()`` (loading a model, for
+        instance); that time is left out so the numbers compare mini-batches with each other.
+        """
         from dask_parallel.rundir.status import read_attempts
 
-        return [a.elapsed for a in read_attempts(self.run_dir) if a.result == "succeeded"]
+        return [a.work_time for a in read_attempts(self.run_dir) if a.result == "succeeded"]
 
     def _rows(self) -> list[tuple[str, str]]:
         rows = [("status", self.status)]
         if self.error:
             rows.append(("reason", self.error))
         if self.reused:
-            rows.append(("reused", "yes: an identical earlier run's output was reused"))
+            earlier = f" from {self.reused_from}" if self.reused_from else ""
+            rows.append(("reused", f"yes: the output of the identical earlier run{earlier}"))
         if self.mini_batches_total or not self.items_total:
             rows.append(
                 (
@@ -89,11 +117,12 @@ class JobResult:
             rows.append(
                 (
                     "per mini-batch",
-                    f"median {_duration(durations[len(durations) // 2])}, "
+                    f"median {_duration(statistics.median(durations))}, "
                     f"fastest {_duration(durations[0])}, slowest {_duration(durations[-1])}",
                 )
             )
         rows += [(f"output {name}", uri) for name, uri in self.outputs.items()]
+        rows.append(("run directory", self.run_dir))
         rows.append(("logs", self.logs_dir))
         if self.dashboard_link:
             rows.append(("dashboard", self.dashboard_link))
@@ -155,3 +184,38 @@ def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
     return str(dt.timedelta(seconds=round(seconds)))
+
+
+def load_result(run_dir: str | os.PathLike) -> JobResult:
+    """The :class:`JobResult` of the job in ``run_dir``, read from the folder alone.
+
+    Works for a finished run of an earlier session (``status`` is then "Completed",
+    "Failed" or "Canceled") and for one still running ("Running" or "CancelRequested",
+    with the counts so far). Raises ``NotARunDirectory`` for a folder without job.json.
+
+    Examples
+    --------
+    >>> result = dask_parallel.load_result("dask-parallel-runs/file_scoring_...")  # doctest: +SKIP
+    >>> result.plot()  # doctest: +SKIP
+    """
+    from dask_parallel.rundir.status import read_status
+
+    status = read_status(os.fspath(run_dir))
+    return JobResult(
+        status=status.status,
+        run_dir=status.run_dir,
+        outputs=dict(status.outputs),
+        error=status.reason,
+        mini_batches_total=status.mini_batches_total,
+        mini_batches_succeeded=status.mini_batches_succeeded,
+        mini_batches_failed=status.mini_batches_failed,
+        items_total=status.items_succeeded + status.items_failed,
+        items_succeeded=status.items_succeeded,
+        items_failed=status.items_failed,
+        attempts=status.attempts,
+        started=status.started or 0.0,
+        finished=status.finished or 0.0,
+        reused=status.reused_from is not None,
+        reused_from=status.reused_from,
+        name=status.name,
+    )

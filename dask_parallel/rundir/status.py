@@ -20,6 +20,7 @@ from dask_parallel.rundir.layout import RunLayout
 from dask_parallel.rundir.ledger import read_ledger
 
 STALE_AFTER = 600.0
+CANCEL_REQUEST = "cancel.request"  # written by `dask-parallel cancel`; the driver polls for it
 
 
 class NotARunDirectory(ValueError):
@@ -44,6 +45,8 @@ class RunStatus:
     started: float | None = None
     last_update: float | None = None
     finished: float | None = None
+    outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    reused_from: str | None = None
 
     @property
     def done(self) -> int:
@@ -51,7 +54,7 @@ class RunStatus:
 
     @property
     def running(self) -> bool:
-        return self.status == "Running"
+        return self.status in ("Running", "CancelRequested")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -67,6 +70,8 @@ class RunStatus:
             if idle > STALE_AFTER:
                 status += "; no news for a while: the job may have stopped without a result"
         rows = [("run", self.run_dir), ("job", self.name), ("status", status)]
+        if self.reused_from:
+            rows.append(("reused from", self.reused_from))
         if self.reason:
             rows.append(("reason", self.reason))
         percent = 100 * self.done / self.mini_batches_total if self.mini_batches_total else 100.0
@@ -100,6 +105,27 @@ def _duration(seconds: float) -> str:
     return str(dt.timedelta(seconds=round(seconds)))
 
 
+_LEDGER_CACHE: dict[str, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
+
+
+def _ledger(run_dir: str) -> list[dict[str, Any]]:
+    """The ledger's records; read once per version of the file (status and the timeline
+    both need it, and a large run's ledger has tens of thousands of lines)."""
+    path = RunLayout(run_dir).ledger
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return []
+    version = (info.st_size, info.st_mtime_ns)
+    cached = _LEDGER_CACHE.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    records = read_ledger(run_dir)
+    _LEDGER_CACHE.clear()  # one run at a time is enough
+    _LEDGER_CACHE[path] = (version, records)
+    return records
+
+
 def read_status(run_dir: str) -> RunStatus:
     """Status and progress of the job in ``run_dir``, from job.json, ledger.jsonl and logs/."""
     run_dir = os.path.abspath(run_dir)
@@ -121,8 +147,16 @@ def read_status(run_dir: str) -> RunStatus:
         status="Running",
         reason=None,
         mini_batches_total=int(job.get("mini_batches") or 0),
-        started=os.path.getmtime(job_file),
+        started=job.get("started") or os.path.getmtime(job_file),
+        outputs={
+            str(name): str(output.get("uri"))
+            for name, output in (spec.get("outputs") or {}).items()
+            if isinstance(output, dict) and output.get("uri")
+        },
+        reused_from=job.get("reused_from"),
     )
+    if status.reused_from:
+        return _reused_status(status, job)
     finals: dict[str, dict[str, Any]] = {}
     ended: dict[str, Any] | None = None
     for record in read_ledger(run_dir):
@@ -155,6 +189,25 @@ def read_status(run_dir: str) -> RunStatus:
         status.status = str(ended.get("status") or "Failed")
         status.reason = ended.get("reason")
         status.finished = ended.get("time")
+    elif os.path.exists(os.path.join(run_dir, CANCEL_REQUEST)):
+        status.status = "CancelRequested"
+    return status
+
+
+def _reused_status(status: RunStatus, job: dict[str, Any]) -> RunStatus:
+    """A run directory that records the reuse of an earlier identical run's result."""
+    earlier = job.get("result") or {}
+    status.status = str(earlier.get("status") or "Completed")
+    status.outputs = dict(earlier.get("outputs") or status.outputs)
+    status.mini_batches_total = int(earlier.get("mini_batches_total") or 0)
+    status.mini_batches_succeeded = int(earlier.get("mini_batches_succeeded") or 0)
+    status.mini_batches_failed = int(earlier.get("mini_batches_failed") or 0)
+    status.items_succeeded = int(earlier.get("items_succeeded") or 0)
+    status.items_failed = int(earlier.get("items_failed") or 0)
+    status.attempts = int(earlier.get("attempts") or 0)
+    status.retries = max(0, status.attempts - status.done)
+    status.finished = status.started
+    status.last_update = status.started
     return status
 
 
@@ -172,6 +225,12 @@ class Attempt:
     total_items: int | None
     failed_items: int | None
     error: str
+    init_time: float = 0.0  # seconds of init() inside ``elapsed`` (first attempt on a process)
+
+    @property
+    def work_time(self) -> float:
+        """Seconds the attempt took without ``init()``: reading, run() and writing rows."""
+        return max(0.0, self.elapsed - self.init_time)
 
 
 def read_attempts(run_dir: str) -> list[Attempt]:
@@ -183,11 +242,13 @@ def read_attempts(run_dir: str) -> list[Attempt]:
     path = RunLayout(run_dir).report
     if not os.path.exists(path):
         return []
-    exact = {
-        (r.get("mini_batch_id"), r.get("attempt")): r.get("start_time")
-        for r in read_ledger(run_dir)
-        if r.get("event") == "attempt"
-    }
+    exact = {}
+    init_times = {}
+    for r in _ledger(run_dir):
+        if r.get("event") == "attempt":
+            exact[(r.get("mini_batch_id"), r.get("attempt"))] = r.get("start_time")
+            if r.get("init_time"):
+                init_times[(r.get("mini_batch_id"), r.get("attempt"))] = float(r["init_time"])
     attempts = []
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -219,6 +280,7 @@ def read_attempts(run_dir: str) -> list[Attempt]:
                         total_items=int(row["total_items"]) if row.get("total_items") else None,
                         failed_items=int(row["failed_items"]) if row.get("failed_items") else None,
                         error=row.get("error") or "",
+                        init_time=init_times.get((row["mini_batch_id"], number), 0.0),
                     )
                 )
             except (KeyError, ValueError):  # a row being written right now
@@ -226,26 +288,9 @@ def read_attempts(run_dir: str) -> list[Attempt]:
     return attempts
 
 
-def describe_logs(run_dir: str, max_errors: int = 10) -> str:
-    """The job's result, its errors and where to look next, as text for a terminal."""
-    status = read_status(run_dir)
-    layout = RunLayout(status.run_dir)
-    parts = [str(status)]
-    result_file = layout.job_result
-    if os.path.exists(result_file):
-        with open(result_file, encoding="utf-8") as handle:
-            parts.append("== logs/job_result.txt ==\n" + handle.read().rstrip())
-    else:
-        parts.append("The job has not written logs/job_result.txt yet: it is running or it stopped early.")
-    failed = [a for a in read_attempts(status.run_dir) if a.result != "succeeded"]
-    if failed:
-        lines = [
-            f"mini-batch {a.index} attempt {a.attempt} on {a.worker}: {a.result}: {a.error or 'no message'}"
-            for a in failed[-max_errors:]
-        ]
-        more = f" (last {max_errors} of {len(failed)})" if len(failed) > max_errors else ""
-        parts.append(f"== attempts that did not succeed{more} ==\n" + "\n".join(lines))
-    where = [
+def _log_files(layout: RunLayout) -> list[tuple[str, str]]:
+    """The files and folders ``dask-parallel logs`` points to, with what each holds."""
+    return [
         (layout.job_error, "the entry script's errors, with tracebacks"),
         (layout.user_error_dir, "full tracebacks per worker process"),
         (layout.log("user", "stdout"), "print() and logging output of the entry script"),
@@ -254,14 +299,72 @@ def describe_logs(run_dir: str, max_errors: int = 10) -> str:
         (layout.report, "one row per mini-batch attempt"),
         (layout.timeline, "a picture of every attempt per worker process"),
     ]
-    lines = []
-    for path, what in where:
+
+
+@dataclasses.dataclass
+class RunLogs:
+    """A run's status, result text, attempts that did not succeed, and log files worth reading."""
+
+    status: RunStatus
+    result_text: str | None
+    failed_attempts: list[Attempt]
+    failed_total: int
+    files: list[tuple[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result_text": self.result_text,
+            "failed_attempts": [
+                {
+                    "mini_batch_index": a.index,
+                    "attempt": a.attempt,
+                    "worker": a.worker,
+                    "result": a.result,
+                    "error": a.error,
+                }
+                for a in self.failed_attempts
+            ],
+            "files": [{"path": path, "description": what} for path, what in self.files],
+        }
+
+
+def collect_logs(run_dir: str, max_errors: int = 10) -> RunLogs:
+    """What ``dask-parallel logs`` shows, as data."""
+    status = read_status(run_dir)
+    layout = RunLayout(status.run_dir)
+    result_file = layout.job_result
+    result_text = None
+    if os.path.exists(result_file):
+        with open(result_file, encoding="utf-8") as handle:
+            result_text = handle.read().rstrip()
+    failed = [a for a in read_attempts(status.run_dir) if a.result != "succeeded"]
+    files = []
+    for path, what in _log_files(layout):
         if os.path.isdir(path):
-            files = [f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f)]
-            if any(os.path.getsize(f) for f in files):
-                lines.append(f"{path}/  {what}")
+            found = [f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f)]
+            if any(os.path.getsize(f) for f in found):
+                files.append((f"{path}/", what))
         elif os.path.exists(path):
-            lines.append(f"{path}  {what}")
-    if lines:
-        parts.append("== where to look ==\n" + "\n".join(lines))
+            files.append((path, what))
+    return RunLogs(status, result_text, failed[-max_errors:] if max_errors > 0 else [], len(failed), files)
+
+
+def describe_logs(run_dir: str, max_errors: int = 10) -> str:
+    """The job's result, its errors and where to look next, as text for a terminal."""
+    logs = collect_logs(run_dir, max_errors)
+    parts = [str(logs.status)]
+    if logs.result_text is not None:
+        parts.append("== logs/job_result.txt ==\n" + logs.result_text)
+    else:
+        parts.append("The job has not written logs/job_result.txt yet: it is running or it stopped early.")
+    if logs.failed_attempts:
+        lines = [
+            f"mini-batch {a.index} attempt {a.attempt} on {a.worker}: {a.result}: {a.error or 'no message'}"
+            for a in logs.failed_attempts
+        ]
+        shown = len(logs.failed_attempts)
+        more = f" (last {shown} of {logs.failed_total})" if logs.failed_total > shown else ""
+        parts.append(f"== attempts that did not succeed{more} ==\n" + "\n".join(lines))
+    if logs.files:
+        parts.append("== where to look ==\n" + "\n".join(f"{path}  {what}" for path, what in logs.files))
     return "\n\n".join(parts)

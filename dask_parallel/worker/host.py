@@ -274,8 +274,11 @@ class EntryScriptHost:
         self._current = (mb.id, token)
         self._current_started = time.time()  # wall clock, for a timeout's report row
         clock = time.monotonic()
+        initializing = not self.initialized
         try:
             self.ensure_initialized()
+            if initializing:
+                result.init_time = time.monotonic() - clock
         except InitFailed as exc:
             result.outcome, result.error, result.traceback = Outcome.INIT_ERROR, exc.args[0], exc.args[1]
             return result

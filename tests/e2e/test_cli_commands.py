@@ -80,7 +80,7 @@ def test_set_overrides_change_the_job_before_validation(example, tmp_path, env):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["mini_batches_total"] == 3 and summary["items_succeeded"] == 6
+    assert summary["counts"]["mini_batches_total"] == 3 and summary["counts"]["items_succeeded"] == 6
     spec = json.loads((tmp_path / "run" / "job.json").read_text())["spec"]
     assert spec["mini_batch_size"] == 2 and spec["max_attempts"] == 1
     # The run leaves a readable timeline picture for later.
@@ -130,9 +130,9 @@ def test_failed_job_status_and_logs_point_at_the_error(example, tmp_path, env):
     status = cli("status", str(run_dir), "--json", cwd=tmp_path, env=env)
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
-    assert data["status"] == "Failed" and data["mini_batches_failed"] >= 1
-    assert data["retries"] >= 1  # max_retries 2: the failing mini-batch was tried again
-    assert "exceeds mini batch error threshold 0" in data["reason"]
+    assert data["status"] == "Failed" and data["counts"]["mini_batches_failed"] >= 1
+    assert data["counts"]["retries"] >= 1  # max_retries 2: the failing mini-batch was tried again
+    assert "exceeds mini batch error threshold 0" in data["error"]
 
     text = cli("status", str(run_dir), cwd=tmp_path, env=env).stdout
     assert "status        Failed" in text and "mini-batches  " in text
@@ -192,7 +192,13 @@ def test_sigterm_cancels_like_ctrl_c(example, tmp_path, env):
     assert "Traceback" not in stderr
     data = json.loads(cli("status", str(run_dir), "--json", cwd=tmp_path, env=env).stdout)
     assert data["status"] == "Canceled"
-    assert 1 <= data["mini_batches_done"] < data["mini_batches_total"] == 40
+    counts = data["counts"]
+    assert (
+        1
+        <= counts["mini_batches_succeeded"] + counts["mini_batches_failed"]
+        < counts["mini_batches_total"]
+        == 40
+    )
     assert (run_dir / "logs" / "job_result.txt").read_text().startswith("Canceled\n")
 
 

@@ -79,7 +79,7 @@ def test_run_on_an_existing_scheduler(scheduler, tmp_path, python_env):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["status"] == "Completed" and summary["items_succeeded"] == 40
+    assert summary["status"] == "Completed" and summary["counts"]["items_succeeded"] == 40
     assert len(Path(summary["outputs"]["scores"]).read_text().splitlines()) == 40
     # The mini-batches ran in the `dask worker` processes, not in a cluster of our own.
     ledger = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines()]
@@ -99,6 +99,9 @@ def test_unreachable_scheduler_is_one_clear_error(tmp_path, python_env):
         cwd=example, env=python_env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 1
-    message = done.stderr.replace("\n", " ")
+    # The run directory is announced as the job starts, then the error is one paragraph.
+    announced, _, error = done.stderr.partition("\n")
+    assert announced == f"file_scoring: run directory {tmp_path / 'run'}"
+    message = error.replace("\n", " ")
     assert message.startswith("error: could not connect to the Dask scheduler at tcp://127.0.0.1:9")
     assert "Traceback" not in done.stderr

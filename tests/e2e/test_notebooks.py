@@ -50,3 +50,17 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     text = html + "\n".join(outputs(book, "stream")) + "\n".join(outputs(book, "text/plain"))
     assert "http://127.0.0.1:" in text, "no dashboard link"
     assert outputs(book, "image/png"), "result.plot() drew nothing"
+
+    # Saved as Jupyter saves it, the notebook keeps the progress widget's state (so the bar
+    # shows when the file is opened again) and the JobResult table.
+    saved = tmp_path / path.name
+    nbformat.write(book, saved)
+    reopened = nbformat.read(saved, as_version=4)
+    state = reopened.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = outputs(reopened, "application/vnd.jupyter.widget-view+json")
+    assert views and all(view["model_id"] in state for view in views)
+    bars = [m for m in state.values() if m["model_name"] == "FloatProgressModel"]
+    assert bars and all(m["state"]["value"] == m["state"]["max"] > 0 for m in bars), "bar not full"
+    assert "JobResult: <span style='color:#1a7f37'>Completed</span>" in "\n".join(
+        outputs(reopened, "text/html")
+    )

@@ -7,6 +7,7 @@ import re
 import dask.config
 
 import dask_parallel as dp
+from dask_parallel.execution import progress
 from tests.conftest import file_job
 
 SCRIPT = """
@@ -31,7 +32,8 @@ def job(tmp_path, delay="0"):
     )
 
 
-def test_progress_bar_counts_mini_batches_retries_and_items(tmp_path, client, capsys):
+def test_progress_bar_counts_mini_batches_retries_and_items(tmp_path, client, capsys, monkeypatch):
+    monkeypatch.setattr(progress, "_is_terminal", lambda stream: True)  # as if stderr were a terminal
     with dask.config.set({"dask-parallel.progress-style": "bar"}):
         result = dp.run(job(tmp_path), client=client, show_progress=True)
     assert result.status == "Completed"
@@ -43,14 +45,25 @@ def test_progress_bar_counts_mini_batches_retries_and_items(tmp_path, client, ca
     assert "mini-batch/s" in final
 
 
+def test_off_a_terminal_the_bar_becomes_plain_lines(tmp_path, client, capsys):
+    with dask.config.set({"dask-parallel.progress-style": "bar"}):
+        result = dp.run(job(tmp_path), client=client, show_progress=True)
+    assert result.status == "Completed"
+    err = capsys.readouterr().err
+    assert "\r" not in err  # a log file gets whole lines, not tqdm's redraws
+    assert err.splitlines()[0] == f"test_job: run directory {result.run_dir}"
+    assert err.splitlines()[-1].startswith("test_job: 4/4 mini-batches (100%)")
+
+
 def test_log_style_writes_a_line_per_interval(tmp_path, client, capsys):
     settings = {"dask-parallel.progress-style": "log", "dask-parallel.progress-interval": 0.2}
     with dask.config.set(settings):
         result = dp.run(job(tmp_path, delay="0.4"), client=client, show_progress=True)
     assert result.status == "Completed"
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0].startswith("test_job: 4 mini-batches to process; Dask dashboard: http://127.0.0.1:")
-    ticks = [line for line in lines[1:-1] if line.startswith("test_job: ")]
+    assert lines[0] == f"test_job: run directory {result.run_dir}"  # at once: status works meanwhile
+    assert lines[1].startswith("test_job: 4 mini-batches to process; Dask dashboard: http://127.0.0.1:")
+    ticks = [line for line in lines[2:-1] if line.startswith("test_job: ")]
     assert len(ticks) >= 3, lines
     assert any("mini-batches/s, about" in line for line in ticks), ticks
     assert lines[-1].startswith("test_job: 4/4 mini-batches (100%), 0 failed, 1 retried; items 20 succeeded")

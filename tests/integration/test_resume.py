@@ -140,7 +140,7 @@ def test_run_dir_in_use_is_refused(scenario, client):
         dp.run(job, client=client, run_dir=tmp_path / "run")
 
 
-def test_identical_run_is_reused(tmp_path, client):
+def test_identical_run_is_reused(tmp_path, client, capsys):
     state = tmp_path / "state"
     state.mkdir()
     (state / "broken").write_text("")
@@ -150,10 +150,19 @@ def test_identical_run_is_reused(tmp_path, client):
     first = dp.run(job, client=client)
     assert first.status == "Completed" and not first.reused
     runs = seen(state)
-    again = dp.run(job, client=client)
+    capsys.readouterr()
+    again = dp.run(job, client=client, run_dir=tmp_path / "again")
     assert again.reused and again.status == "Completed"
-    assert again.run_dir == first.run_dir
     assert seen(state) == runs  # nothing ran
+    # Announced on stderr (never stdout), and recorded in a run directory of its own.
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"identical earlier run {first.run_dir}" in captured.err
+    assert again.run_dir == str(tmp_path / "again") and again.reused_from == first.run_dir
+    assert again.outputs == first.outputs
+    assert dp.load_result(again.run_dir).reused_from == first.run_dir
+    # force_rerun runs it anyway.
+    forced = dp.run(job, client=client, force_rerun=True)
+    assert not forced.reused and seen(state) != runs
     # A change to the code, or is_deterministic=False, recomputes.
     (tmp_path / "src" / "score.py").write_text(SCRIPT + "\n# tweak\n")
     changed = dp.run(job, client=client)

@@ -138,10 +138,58 @@ def test_plot_draws_and_saves_the_timeline(tmp_path):
         "node 0 / process000",
         "node 0 / process001",
     ]
-    assert len(timeline.patches) == 4  # one bar per attempt
-    assert sum(bool(p.get_hatch()) for p in timeline.patches) == 1  # the retry is hatched
+    # Drawn as one collection per row and kind (fast for many attempts): one bar per attempt.
+    bars = [c for c in timeline.collections if c.get_paths()]
+    assert sum(len(c.get_paths()) for c in bars) == 4
+    assert sum(len(c.get_paths()) for c in bars if c.get_hatch()) == 1  # the retry is hatched
     assert "Failed, 3 of 4 mini-batches done, 4 attempts" in figure.texts[0].get_text()
     image = imread(run / "logs" / "job_timeline.png")
     red = (image[..., 0] > 0.7) & (image[..., 1] < 0.3) & (image[..., 2] < 0.3)
     green = (image[..., 1] > 0.55) & (image[..., 0] < 0.3)
     assert image.shape[0] >= 600 and np.count_nonzero(red) > 500 and np.count_nonzero(green) > 500
+
+
+def test_init_is_its_own_bar_and_left_out_of_durations(tmp_path):
+    import statistics
+
+    from dask_parallel.rundir.timeline import INIT_COLOR, timeline_figure
+
+    run = make_run(tmp_path)
+    lines = (run / "ledger.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["init_time"] = 0.3  # the first attempt on process000 waited 0.3 s of its 0.4 s for init()
+    (run / "ledger.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]))
+    attempts = read_attempts(str(run))
+    assert attempts[0].init_time == 0.3 and attempts[0].work_time == pytest.approx(0.1)
+    result = JobResult(
+        status="Failed", run_dir=str(run), outputs={}, error=None, mini_batches_total=4,
+        mini_batches_succeeded=2, mini_batches_failed=1, items_total=15, items_succeeded=10, items_failed=5,
+    )  # fmt: skip
+    assert result.mini_batch_durations() == pytest.approx([0.1, 0.4])
+    assert f"median {statistics.median([0.1, 0.4]):.2f} s" in str(result)
+    figure = timeline_figure(str(run))
+    init_bars = [
+        c
+        for c in figure.axes[0].collections
+        if c.get_paths() and tuple(c.get_facecolor()[0][:3]) == _rgb(INIT_COLOR)
+    ]
+    assert sum(len(c.get_paths()) for c in init_bars) == 1
+    assert "init()" in [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(color)
+
+
+def test_a_huge_run_skips_the_picture_and_says_why(tmp_path, monkeypatch):
+    from dask_parallel.rundir import timeline
+
+    run = make_run(tmp_path)
+    (run / "logs" / "sys" / "master_role.txt").write_text("")
+    monkeypatch.setattr(timeline, "MAX_ATTEMPTS", 3)
+    with pytest.raises(timeline.TimelineSkipped, match="4 attempts are more than 3"):
+        timeline.save_timeline(str(run))
+    assert "no timeline picture: 4 attempts" in (run / "logs" / "sys" / "master_role.txt").read_text()
+    assert not (run / "logs" / "job_timeline.png").exists()

@@ -23,9 +23,9 @@ def open_table(where: str, uri: str, step: Step):
     try:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
-    except ImportError:  # pragma: no cover - deltalake is a dependency
+    except ImportError:  # pragma: no cover - deltalake is the optional [delta] extra
         raise MLTableError(
-            f"{where}: read_delta_lake needs the deltalake package: pip install deltalake."
+            f"{where}: read_delta_lake needs the deltalake package: pip install 'dask_parallel[delta]'."
         ) from None
     try:
         table = DeltaTable(uri, version=step["version_as_of"])
