@@ -28,11 +28,12 @@ from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.rundir import reuse
+from dask_parallel.rundir.claim import RunLock, check_not_inside, check_run_dir
 from dask_parallel.rundir.fingerprint import resume_identity
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal, read_ledger
 from dask_parallel.rundir.result import JobResult
-from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_pid
+from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_holder
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
@@ -101,8 +102,10 @@ def run(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
+    check_run_dir(target)
     # Validate the whole job before any side effect: a typo is reported before inputs download.
     spec = build_job_spec(job, base_dir=base, run_dir=target)
+    _check_run_dir_placement(spec, target)
     staged = apply_input_modes(job, base_dir=base, run_dir=target)
     if staged is not job:  # inputs were downloaded: the same job, reading the local copies
         spec = build_job_spec(staged, base_dir=base, run_dir=target)
@@ -204,15 +207,19 @@ def execute(
     """
     if show_progress is None:
         show_progress = bool(config.get("progress", True))
-    os.makedirs(run_dir, exist_ok=True)
-    lock = RunLayout(run_dir).lock
-    with open(lock, "w", encoding="utf-8") as handle:
-        handle.write(f"{os.getpid()}\n")
+    check_run_dir(run_dir)
+    lock = RunLock(run_dir).acquire()
     try:
         return _execute(spec, plan, client, run_dir, show_progress, identity, restored or {}, reuse_key)
     finally:
-        with contextlib.suppress(OSError):
-            os.remove(lock)
+        lock.release()
+
+
+def _check_run_dir_placement(spec: JobSpec, run_dir: str) -> None:
+    """The run directory must not lie inside a local input folder (its files would become input)."""
+    folders = {spec.major_input.name: spec.major_input.uri, **spec.side_inputs}
+    local = {name: str(path) for name, path in folders.items() if os.path.isabs(str(path))}
+    check_not_inside(run_dir, {name: path for name, path in local.items() if os.path.isdir(path)})
 
 
 def _execute(
@@ -503,9 +510,9 @@ def resume(
             f"cannot resume {folder!r}: it holds no job.json, so it is not a dask_parallel run "
             "directory (or the run never started). Check the path printed when the job ran."
         )
-    pid = running_pid(folder)
-    if pid is not None:
-        raise ResumeError(f"cannot resume {folder!r}: the job is still running in process {pid}.")
+    holder = running_holder(folder)
+    if holder is not None:
+        raise ResumeError(f"cannot resume {folder!r}: the job is still running in {holder.describe()}.")
     with open(path, encoding="utf-8") as handle:
         stored = json.load(handle)
     if job is not None:
@@ -513,6 +520,7 @@ def resume(
         spec = build_job_spec(job, base_dir=base, run_dir=folder)
     else:
         spec = spec_from_dict(stored["spec"])
+    _check_run_dir_placement(spec, folder)
     plan = plan_input(spec)
     _check_beyond_azure(spec, plan)
     identity = resume_identity(spec, plan.mini_batches, plan.file_versions)

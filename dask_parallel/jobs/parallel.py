@@ -14,6 +14,7 @@ from dask_parallel.jobs.fields import AZURE_ONLY, INT_FIELDS
 from dask_parallel.jobs.syntax import (
     INPUT_BINDING,
     OUTPUT_BINDING,
+    check_io_names,
     is_auto_size,
     is_binding,
     parse_duration,
@@ -198,6 +199,8 @@ class Parallel:
             raise JobValidationError(f"is_deterministic must be true or false (got {is_deterministic!r}).")
         self.is_deterministic = is_deterministic
 
+        check_io_names("inputs", self.inputs)
+        check_io_names("outputs", self.outputs)
         if input_data is not None:
             if not isinstance(input_data, str):
                 raise JobValidationError(

@@ -5,7 +5,8 @@ A run directory holds one job run (``logs/`` follows Azure ML's parallel job)::
     RUN_DIR/
       job.json                  the job's settings, input fingerprint and reuse key
       ledger.jsonl              one line per attempt and per final mini-batch state
-      run.lock                  the pid of the process running the job (removed at the end)
+      run.lock                  PID and host of the process running the job, created with
+                                O_EXCL and removed at the end (see rundir/claim.py)
       parts/<node>-<process>-<pid>-<job>.rows
                                 each worker process's append_row rows (append-only; the
                                 ledger records the byte range of each winning attempt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dask_parallel.rundir.layout import RunLayout
+from dask_parallel.rundir.claim import LockHolder, read_lock
 from dask_parallel.rundir.ledger import read_ledger
 
 EXAMPLES_SHOWN = 3
@@ -69,17 +69,11 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]
     return changes
 
 
-def running_pid(run_dir: str) -> int | None:
-    lock = RunLayout(run_dir).lock
-    try:
-        with open(lock, encoding="utf-8") as handle:
-            pid = int(handle.read().split()[0])
-    except (OSError, ValueError, IndexError):
+def running_holder(run_dir: str) -> LockHolder | None:
+    """Who holds ``run_dir``'s ``run.lock`` while alive (or on another host, where it cannot be checked)."""
+    holder = read_lock(run_dir)
+    if holder is None or holder.alive is False:
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if holder.on_this_host and holder.pid == os.getpid():
         return None
-    except PermissionError:
-        return pid
-    return pid if pid != os.getpid() else None
+    return holder

@@ -14,6 +14,7 @@ from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.jobs.syntax import (
     Values,
+    check_io_names,
     drop_empty_optional_blocks,
     is_binding,
     parse_mini_batch_size,
@@ -246,6 +247,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         )
     check_entry_script(code_dir, job.task.entry_script)
 
+    check_io_names("inputs", job.inputs)
+    check_io_names("outputs", job.outputs)
     input_values: dict[str, str | None] = {}
     major: DataRef | None = None
     for name, value in job.inputs.items():
