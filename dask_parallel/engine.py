@@ -27,13 +27,19 @@ from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
+from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.claim import RunLock, check_not_inside, check_run_dir
 from dask_parallel.rundir.fingerprint import resume_identity
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal, read_ledger
 from dask_parallel.rundir.result import JobResult
-from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_holder
+from dask_parallel.rundir.resume import (
+    describe_changes,
+    finished_mini_batches,
+    restore_secrets,
+    running_holder,
+)
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
@@ -247,7 +253,8 @@ def _execute(
         }
     )
     journal.log(
-        f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input {spec.major_input.uri}"
+        f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input "
+        f"{redact_text(spec.major_input.uri)}"
         + (f"; {len(restored)} finished in an earlier run and are reused" if restored else "")
     )
     _prepare_outputs(spec)
@@ -519,12 +526,13 @@ def resume(
         base = getattr(job, "source_dir", None) or os.getcwd()
         spec = build_job_spec(job, base_dir=base, run_dir=folder)
     else:
-        spec = spec_from_dict(stored["spec"])
+        spec = spec_from_dict(restore_secrets(stored["spec"], folder))
     _check_run_dir_placement(spec, folder)
     plan = plan_input(spec)
     _check_beyond_azure(spec, plan)
     identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
-    changes = describe_changes(stored.get("identity", {}), identity)
+    # job.json keeps identities without secret values: compare like with like.
+    changes = describe_changes(stored.get("identity", {}), redact_document(identity))
     if changes and not force:
         raise ResumeError(
             f"cannot resume {folder!r} because " + "; ".join(changes) + ". Its finished mini-batches "

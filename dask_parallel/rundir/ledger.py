@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from dask_parallel.execution.events import AttemptResult
+from dask_parallel.redact import redact_document
 from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.layout import RunLayout
 
@@ -88,7 +89,11 @@ class Journal:
 
     # -- records ----------------------------------------------------------------------
     def write_job(self, document: dict[str, Any]) -> None:
-        write_json_atomic(self.layout.job_file, document, indent=2, sort_keys=True, default=str)
+        """job.json, readable by its owner only and without secret values (see dask_parallel.redact)."""
+        secret_free = redact_document(json.loads(json.dumps(document, default=str)))
+        write_json_atomic(
+            self.layout.job_file, secret_free, permissions=0o600, indent=2, sort_keys=True, default=str
+        )
 
     def ledger(self, event: str, **fields: Any) -> None:
         line = json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from dask_parallel.errors import ResumeError
+from dask_parallel.redact import holds_redacted, is_hidden
 from dask_parallel.rundir.claim import LockHolder, read_lock
 from dask_parallel.rundir.ledger import read_ledger
 
@@ -77,3 +79,35 @@ def running_holder(run_dir: str) -> LockHolder | None:
     if holder.on_this_host and holder.pid == os.getpid():
         return None
     return holder
+
+
+def restore_secrets(stored_spec: dict[str, Any], run_dir: str) -> dict[str, Any]:
+    """The stored spec of job.json with its redacted values put back, for a resume without the job.
+
+    job.json keeps no secret values (see dask_parallel.redact). The values of
+    ``environment_variables`` come from the resuming process's environment; any other
+    redacted value (a secret program argument, a URL's SAS token) cannot be recovered, and
+    the job definition must be given again.
+    """
+    spec = dict(stored_spec)
+    env = dict(spec.get("environment_variables") or {})
+    missing = [name for name, value in env.items() if is_hidden(value) and name not in os.environ]
+    if missing:
+        raise ResumeError(
+            f"cannot resume {run_dir!r} from job.json alone: it keeps no secret values, and "
+            f"environment_variables {', '.join(sorted(missing))} are not set in this environment. "
+            "Set them (export NAME=value) and resume again, or pass the job definition: "
+            "dask-parallel resume RUN_DIR --job job.yml (dask_parallel.resume(run_dir, job=...))."
+        )
+    spec["environment_variables"] = {
+        name: os.environ[name] if is_hidden(value) else value for name, value in env.items()
+    }
+    hidden = sorted(key for key, value in spec.items() if holds_redacted(value))
+    if hidden:
+        raise ResumeError(
+            f"cannot resume {run_dir!r} from job.json alone: it keeps no secret values, and "
+            f"{', '.join(hidden)} held one (a secret program argument such as --account_key, or a "
+            "URL with a SAS token or credentials). Pass the job definition again: dask-parallel "
+            "resume RUN_DIR --job job.yml (dask_parallel.resume(run_dir, job=...))."
+        )
+    return spec

@@ -32,9 +32,11 @@ def run(mini_batch):
 
 
 @pytest.fixture
-def scenario(tmp_path):
+def scenario(tmp_path, monkeypatch):
+    # job.json keeps no environment_variables values: resume takes them from the environment.
     state = tmp_path / "state"
     state.mkdir()
+    monkeypatch.setenv("STATE_DIR", str(state))
     (state / "broken").write_text("item_004.txt item_011.txt")
     job = file_job(
         tmp_path,
