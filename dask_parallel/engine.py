@@ -38,6 +38,7 @@ from dask_parallel.rundir.resume import (
     describe_changes,
     finished_mini_batches,
     restore_secrets,
+    restored_checksums,
     running_holder,
 )
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
@@ -277,6 +278,7 @@ def _execute(
             record.get("succeeded_items") or 0,
             record["attempt"],
         )
+    journal.checksums.update(restored_checksums(restored))
     pending = [mb for mb in plan.mini_batches if mb.id not in restored]
     divider = _divider(spec, plan, run_dir)
     if divider is not None:
@@ -335,7 +337,7 @@ def _finish(
     state.end()
     if state.status is JobStatus.COMPLETED:
         try:
-            _write_outputs(spec, state, driver)
+            _write_outputs(spec, state, driver, journal.checksums)
         except Exception as exc:  # noqa: BLE001 - report, do not present a partial output
             state.outputs_failed(f"{type(exc).__name__}: {exc}")
     summary = (
@@ -477,12 +479,19 @@ def _restore_split(driver: Driver, restored: dict[str, dict[str, Any]]) -> None:
             driver.split_failures[mb_id] = [tuple(item) for item in record.get("failed_items") or []]
 
 
-def _write_outputs(spec: JobSpec, state: JobState, driver: Driver | None) -> None:
+def _write_outputs(
+    spec: JobSpec, state: JobState, driver: Driver | None, checksums: dict[tuple[str, int, int], int]
+) -> None:
     if spec.append_row_uri is not None and driver is not None:
         # state.mini_batches keeps the plan's order, so rows come out in mini-batch order;
         # a split mini-batch contributes its halves' rows, in input order.
         parts = [part for mb_id in state.mini_batches for part in driver.parts_of(mb_id)]
-        assemble(parts, spec.append_row_uri, has_header=spec.driver.append_row_dataframe_header)
+        assemble(
+            parts,
+            spec.append_row_uri,
+            has_header=spec.driver.append_row_dataframe_header,
+            checksums=checksums,
+        )
     for output in spec.outputs.values():
         if output.type == "mltable":  # describe the folder so that the next step can load it
             from dask_parallel.outputs.mltable_output import write_output_mltable

@@ -7,6 +7,7 @@ from typing import Any
 
 from dask_parallel.errors import ResumeError
 from dask_parallel.redact import holds_redacted, is_hidden
+from dask_parallel.rundir import parts
 from dask_parallel.rundir.claim import LockHolder, read_lock
 from dask_parallel.rundir.ledger import read_ledger
 
@@ -14,29 +15,59 @@ EXAMPLES_SHOWN = 3
 
 
 def finished_mini_batches(run_dir: str, wanted: set[str]) -> dict[str, dict[str, Any]]:
-    """Mini-batches that succeeded in earlier runs and whose rows are still on disk."""
+    """Mini-batches that succeeded in earlier runs and whose rows are still on disk, unchanged.
+
+    The returned records carry absolute part paths. A part outside the run directory's
+    ``parts/``, malformed, shorter than recorded or with another checksum makes its
+    mini-batch run again.
+    """
     finals: dict[str, dict[str, Any]] = {}
     for record in read_ledger(run_dir):
         if record.get("event") == "final" and record.get("mb") in wanted:
             finals[record["mb"]] = record
-    return {
-        mb_id: record
-        for mb_id, record in finals.items()
-        if record.get("status") == "succeeded"
-        and _rows_present(record.get("part"))
-        and all(_rows_present(part) for part in record.get("parts") or ())  # a split mini-batch
-    }
+    reusable = {}
+    for mb_id, record in finals.items():
+        if record.get("status") != "succeeded":
+            continue
+        checked = _checked_parts(run_dir, record)
+        if checked is not None:
+            reusable[mb_id] = checked
+    return reusable
 
 
-def _rows_present(part: list | None) -> bool:
-    """A mini-batch with rows is reusable only while its byte range is still on disk."""
-    if part is None:
-        return True
-    path, offset, length = part
-    try:
-        return os.path.getsize(path) >= offset + length
-    except OSError:
-        return False
+def _checked_parts(run_dir: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """``record`` with its parts resolved and verified, or ``None`` when they cannot be trusted."""
+    record = dict(record)
+    if record.get("part") is not None:
+        part = parts.from_record(run_dir, record["part"])
+        if part is None or not parts.intact(part, record.get("part_crc")):
+            return None
+        record["part"] = list(part)
+    if record.get("parts") is not None:  # a split mini-batch
+        stored = record["parts"]
+        crcs = record.get("parts_crc") or [None] * len(stored)
+        if not isinstance(stored, list) or not isinstance(crcs, list) or len(crcs) != len(stored):
+            return None
+        resolved = []
+        for item, crc in zip(stored, crcs, strict=True):
+            part = None if item is None else parts.from_record(run_dir, item)
+            if (item is not None and part is None) or not parts.intact(part, crc):
+                return None
+            resolved.append(None if part is None else list(part))
+        record["parts"] = resolved
+    return record
+
+
+def restored_checksums(restored: dict[str, dict[str, Any]]) -> dict[tuple[str, int, int], int]:
+    """The CRC-32 of every part of the restored records (from :func:`finished_mini_batches`)."""
+    found: dict[tuple[str, int, int], int] = {}
+    for record in restored.values():
+        pairs = [(record.get("part"), record.get("part_crc"))]
+        pairs += list(zip(record.get("parts") or (), record.get("parts_crc") or (), strict=False))
+        for part, crc in pairs:
+            if part is not None and isinstance(crc, int):
+                found[(str(part[0]), int(part[1]), int(part[2]))] = crc
+    return found
 
 
 def _examples(items: list[str]) -> str:
