@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -37,6 +36,7 @@ from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import (
     describe_changes,
     finished_mini_batches,
+    read_job_file,
     restore_secrets,
     restored_checksums,
     running_holder,
@@ -529,13 +529,20 @@ def resume(
     holder = running_holder(folder)
     if holder is not None:
         raise ResumeError(f"cannot resume {folder!r}: the job is still running in {holder.describe()}.")
-    with open(path, encoding="utf-8") as handle:
-        stored = json.load(handle)
+    stored = read_job_file(folder)
     if job is not None:
         base = getattr(job, "source_dir", None) or os.getcwd()
         spec = build_job_spec(job, base_dir=base, run_dir=folder)
     else:
-        spec = spec_from_dict(restore_secrets(stored["spec"], folder))
+        secrets_back = restore_secrets(stored["spec"], folder)
+        try:
+            spec = spec_from_dict(secrets_back)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ResumeError(
+                f"cannot resume {folder!r}: the job settings in its job.json are incomplete "
+                f"({type(exc).__name__}: {exc}). Give the job again: dask-parallel resume RUN_DIR "
+                "--job job.yml (dask_parallel.resume(run_dir, job=...))."
+            ) from None
     _check_run_dir_placement(spec, folder)
     plan = plan_input(spec)
     _check_beyond_azure(spec, plan)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -9,6 +10,7 @@ from dask_parallel.errors import ResumeError
 from dask_parallel.redact import holds_redacted, is_hidden
 from dask_parallel.rundir import parts
 from dask_parallel.rundir.claim import LockHolder, read_lock
+from dask_parallel.rundir.layout import RunLayout
 from dask_parallel.rundir.ledger import read_ledger
 
 EXAMPLES_SHOWN = 3
@@ -142,3 +144,22 @@ def restore_secrets(stored_spec: dict[str, Any], run_dir: str) -> dict[str, Any]
             "resume RUN_DIR --job job.yml (dask_parallel.resume(run_dir, job=...))."
         )
     return spec
+
+
+def read_job_file(run_dir: str) -> dict[str, Any]:
+    """job.json of ``run_dir`` for a resume, or a :class:`ResumeError` saying what is wrong with it."""
+    path = RunLayout(run_dir).job_file
+    try:
+        with open(path, "rb") as handle:
+            document = json.loads(handle.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResumeError(
+            f"cannot resume {run_dir!r}: {path} is damaged ({exc}); it was cut short or edited. "
+            "Start a new run, or give the job again with a fresh run directory."
+        ) from None
+    if not isinstance(document, dict) or not isinstance(document.get("spec"), dict):
+        raise ResumeError(
+            f"cannot resume {run_dir!r}: {path} is incomplete (it has no job settings under 'spec'). "
+            "Start a new run, or give the job again with a fresh run directory."
+        )
+    return document
