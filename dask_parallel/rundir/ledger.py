@@ -206,7 +206,7 @@ def read_ledger(run_dir: str) -> list[dict[str, Any]]:
     A torn last line from a crash is skipped silently; any other line that is not UTF-8 or
     not a JSON object (a damaged or edited ledger) is skipped with a warning naming it.
     """
-    records = []
+    records: list[dict[str, Any]] = []
     damaged: list[int] = []
     try:
         with open(RunLayout(run_dir).ledger, "rb") as handle:
