@@ -132,6 +132,9 @@ def _report(exc: Exception, args: argparse.Namespace) -> int:
             f"unexpected {type(exc).__name__}: {exc}. This is likely a bug in dask_parallel; "
             "run again with DASK_PARALLEL_TRACEBACK=1 to see the traceback and include it in a report."
         )
+    from dask_parallel.redact import redact_text
+
+    message = redact_text(message)
     if getattr(args, "json", False):
         from dask_parallel.schema import document
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -32,13 +31,22 @@ from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
+from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
+from dask_parallel.rundir.claim import RunLock, check_not_inside, check_run_dir
 from dask_parallel.rundir.environment import environment_record
 from dask_parallel.rundir.fingerprint import resume_identity
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal, read_ledger
 from dask_parallel.rundir.result import JobResult
-from dask_parallel.rundir.resume import describe_changes, finished_mini_batches, running_pid
+from dask_parallel.rundir.resume import (
+    describe_changes,
+    finished_mini_batches,
+    read_job_file,
+    restore_secrets,
+    restored_checksums,
+    running_holder,
+)
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
@@ -114,12 +122,14 @@ def run(
             f"run directory {target!r} already holds a run; choose a new run_dir, or leave it "
             "out to get a fresh one."
         )
+    check_run_dir(target)
     note = unused_note(job)
     if note:
         logger.info(note)
     job = resolve_job_locations(job, run_dir=target)
     # Validate the whole job before any side effect: a typo is reported before inputs download.
     spec = build_job_spec(job, base_dir=base, run_dir=target)
+    _check_run_dir_placement(spec, target)
     staged = apply_input_modes(job, base_dir=base, run_dir=target)
     if staged is not job:  # inputs were downloaded: the same job, reading the local copies
         spec = build_job_spec(staged, base_dir=base, run_dir=target)
@@ -222,15 +232,19 @@ def execute(
     """
     if show_progress is None:
         show_progress = bool(config.get("progress", True))
-    os.makedirs(run_dir, exist_ok=True)
-    lock = RunLayout(run_dir).lock
-    with open(lock, "w", encoding="utf-8") as handle:
-        handle.write(f"{os.getpid()}\n")
+    check_run_dir(run_dir)
+    lock = RunLock(run_dir).acquire()
     try:
         return _execute(spec, plan, client, run_dir, show_progress, identity, restored or {}, reuse_key)
     finally:
-        with contextlib.suppress(OSError):
-            os.remove(lock)
+        lock.release()
+
+
+def _check_run_dir_placement(spec: JobSpec, run_dir: str) -> None:
+    """The run directory must not lie inside a local input folder (its files would become input)."""
+    folders = {spec.major_input.name: spec.major_input.uri, **spec.side_inputs}
+    local = {name: str(path) for name, path in folders.items() if os.path.isabs(str(path))}
+    check_not_inside(run_dir, {name: path for name, path in local.items() if os.path.isdir(path)})
 
 
 def _execute(
@@ -261,7 +275,8 @@ def _execute(
     )
     announce_run_dir(spec.name, run_dir, enabled=show_progress)
     journal.log(
-        f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input {spec.major_input.uri}"
+        f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input "
+        f"{redact_text(spec.major_input.uri)}"
         + (f"; {len(restored)} finished in an earlier run and are reused" if restored else "")
     )
     _prepare_outputs(spec)
@@ -284,6 +299,7 @@ def _execute(
             record.get("succeeded_items") or 0,
             record["attempt"],
         )
+    journal.checksums.update(restored_checksums(restored))
     pending = [mb for mb in plan.mini_batches if mb.id not in restored]
     divider = _divider(spec, plan, run_dir)
     if divider is not None:
@@ -345,7 +361,7 @@ def _finish(
     state.end()
     if state.status is JobStatus.COMPLETED:
         try:
-            _write_outputs(spec, state, driver)
+            _write_outputs(spec, state, driver, journal.checksums)
         except Exception as exc:  # noqa: BLE001 - report, do not present a partial output
             state.outputs_failed(f"{type(exc).__name__}: {exc}")
     summary = (
@@ -487,12 +503,19 @@ def _restore_split(driver: Driver, restored: dict[str, dict[str, Any]]) -> None:
             driver.split_failures[mb_id] = [tuple(item) for item in record.get("failed_items") or []]
 
 
-def _write_outputs(spec: JobSpec, state: JobState, driver: Driver | None) -> None:
+def _write_outputs(
+    spec: JobSpec, state: JobState, driver: Driver | None, checksums: dict[tuple[str, int, int], int]
+) -> None:
     if spec.append_row_uri is not None and driver is not None:
         # state.mini_batches keeps the plan's order, so rows come out in mini-batch order;
         # a split mini-batch contributes its halves' rows, in input order.
         parts = [part for mb_id in state.mini_batches for part in driver.parts_of(mb_id)]
-        assemble(parts, spec.append_row_uri, has_header=spec.driver.append_row_dataframe_header)
+        assemble(
+            parts,
+            spec.append_row_uri,
+            has_header=spec.driver.append_row_dataframe_header,
+            checksums=checksums,
+        )
     for output in spec.outputs.values():
         if output.type == "mltable":  # describe the folder so that the next step can load it
             from dask_parallel.outputs.mltable_output import write_output_mltable
@@ -527,21 +550,30 @@ def resume(
             f"cannot resume {folder!r}: it holds no job.json, so it is not a dask_parallel run "
             "directory (or the run never started). Check the path printed when the job ran."
         )
-    pid = running_pid(folder)
-    if pid is not None:
-        raise ResumeError(f"cannot resume {folder!r}: the job is still running in process {pid}.")
-    with open(path, encoding="utf-8") as handle:
-        stored = json.load(handle)
+    holder = running_holder(folder)
+    if holder is not None:
+        raise ResumeError(f"cannot resume {folder!r}: the job is still running in {holder.describe()}.")
+    stored = read_job_file(folder)
     if job is not None:
         base = getattr(job, "source_dir", None) or os.getcwd()
         job = resolve_job_locations(job, run_dir=folder)
         spec = build_job_spec(job, base_dir=base, run_dir=folder)
     else:
-        spec = spec_from_dict(stored["spec"])
+        secrets_back = restore_secrets(stored["spec"], folder)
+        try:
+            spec = spec_from_dict(secrets_back)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ResumeError(
+                f"cannot resume {folder!r}: the job settings in its job.json are incomplete "
+                f"({type(exc).__name__}: {exc}). Give the job again: dask-parallel resume RUN_DIR "
+                "--job job.yml (dask_parallel.resume(run_dir, job=...))."
+            ) from None
+    _check_run_dir_placement(spec, folder)
     plan = plan_input(spec)
     _check_beyond_azure(spec, plan)
     identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
-    changes = describe_changes(stored.get("identity", {}), identity)
+    # job.json keeps identities without secret values: compare like with like.
+    changes = describe_changes(stored.get("identity", {}), redact_document(identity))
     if changes and not force:
         raise ResumeError(
             f"cannot resume {folder!r} because " + "; ".join(changes) + ". Its finished mini-batches "

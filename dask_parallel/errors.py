@@ -18,7 +18,16 @@ from __future__ import annotations
 
 
 class DaskParallelError(Exception):
-    """Base class of every error raised by dask_parallel itself."""
+    """Base class of every error raised by dask_parallel itself.
+
+    URLs in the message lose their query strings and credentials (SAS tokens, passwords):
+    see :mod:`dask_parallel.redact`.
+    """
+
+    def __init__(self, *args: object) -> None:
+        from dask_parallel.redact import redact_text
+
+        super().__init__(*(redact_text(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class JobValidationError(DaskParallelError, ValueError):

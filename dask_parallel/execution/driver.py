@@ -27,6 +27,7 @@ from dask_parallel.execution import cancellation
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Action, JobState, MiniBatchState, Outcome, Report
+from dask_parallel.execution.teardown import unregister_with_deadline
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
 from dask_parallel.rundir.markers import classify_lost_attempt, read_timeout_details
@@ -230,8 +231,7 @@ class Driver:
                 self.journal.log(message)
             done = self.state.succeeded + self.state.failed
             self.journal.overview(done, self.state.total, self.state.failed, time.monotonic() - started)
-            with contextlib.suppress(Exception):
-                self.client.unregister_worker_plugin(plugin.name)
+            unregister_with_deadline(self.client, plugin.name, self.runtime.timeout, self.journal.log)
 
     def _register(self, plugin: EntryScriptPlugin) -> None:
         """Install the entry-script host on every worker.

@@ -15,6 +15,7 @@ from dask_parallel.jobs.resources import ResourceConfiguration
 from dask_parallel.jobs.syntax import (
     INPUT_BINDING,
     OUTPUT_BINDING,
+    check_io_names,
     is_auto_size,
     is_binding,
     parse_duration,
@@ -186,17 +187,14 @@ class Parallel:
             )
         self.logging_level = logging_level
 
-        env = {}
-        for key, value in dict(environment_variables or {}).items():
-            if isinstance(value, (dict, list, tuple)) or value is None:
-                raise JobValidationError(f"environment_variables.{key} must be a string (got {value!r}).")
-            env[str(key)] = str(value)
-        self.environment_variables = env
+        self.environment_variables = check_environment_variables(environment_variables)
 
         if not isinstance(is_deterministic, bool):
             raise JobValidationError(f"is_deterministic must be true or false (got {is_deterministic!r}).")
         self.is_deterministic = is_deterministic
 
+        check_io_names("inputs", self.inputs)
+        check_io_names("outputs", self.outputs)
         if input_data is not None:
             if not isinstance(input_data, str):
                 raise JobValidationError(
@@ -272,6 +270,38 @@ class Parallel:
             f"mini_batch_size={self.mini_batch_size!r}, inputs={sorted(self.inputs)}, "
             f"outputs={sorted(self.outputs)})"
         )
+
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_environment_variables(value: Any) -> dict[str, str]:
+    """``environment_variables`` as a mapping of valid names to strings, or a located error.
+
+    A name the operating system would refuse (``1X``, ``A=B``, empty) or a value with a NUL
+    byte would otherwise only fail in every worker process, reported as a dead worker.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise JobValidationError(
+            f"environment_variables must be a mapping of names to values, such as "
+            f"{{MODEL_DIR: ./model}} (got {type(value).__name__} {value!r})."
+        )
+    env = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not ENV_NAME.match(key):
+            raise JobValidationError(
+                f"environment_variables: {key!r} is not a valid variable name (letters, digits and "
+                "underscores, not starting with a digit)."
+            )
+        if isinstance(item, (dict, list, tuple)) or item is None:
+            raise JobValidationError(f"environment_variables.{key} must be a string (got {item!r}).")
+        text = str(item)
+        if "\0" in text:
+            raise JobValidationError(f"environment_variables.{key} holds a NUL character; no value may.")
+        env[key] = text
+    return env
 
 
 def parallel_run_function(

@@ -26,6 +26,21 @@ PARENT_INPUT = re.compile(r"^\$\{\{\s*parent\.inputs\.([A-Za-z_]\w*)\s*\}\}$")
 PARENT_JOB_OUTPUT = re.compile(r"^\$\{\{\s*parent\.jobs\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_]\w*)\s*\}\}$")
 PARENT_OUTPUT = re.compile(r"^\$\{\{\s*parent\.outputs\.([A-Za-z_]\w*)\s*\}\}$")
 # Azure ML's optional block: dropped when a reference inside it has no value.
+# Input and output names, as Azure ML accepts them (and as ${{inputs.<name>}} can refer to them).
+IO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_io_names(kind: str, names: Any) -> None:
+    """Refuse an input or output name that is not an identifier (``"../x"`` would escape folders)."""
+    for name in names:
+        if not isinstance(name, str) or not IO_NAME.match(name):
+            raise JobValidationError(
+                f"{kind}.{name}: {kind[:-1]} names must be identifiers (letters, digits and "
+                f"underscores, not starting with a digit), as in Azure ML; got {name!r}. Rename it, "
+                "for example to 'scored_data'."
+            )
+
+
 OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.S)
 
 MINI_BATCH_SIZE_PATTERN = re.compile(r"^\d+([kKmMgG][bB])*$")

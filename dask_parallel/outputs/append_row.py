@@ -13,7 +13,8 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from dask_parallel.paths import filesystem, is_remote
@@ -45,8 +46,21 @@ def render_rows(result: Any, to_csv: dict[str, Any], header: bool) -> str:
     return buffer.getvalue()
 
 
-def assemble(parts: Sequence[Part | None], target_uri: str, *, has_header: bool = False) -> int:
+class PartChecksumError(OSError):
+    """The rows of a winning attempt changed on disk after they were recorded."""
+
+
+def assemble(
+    parts: Sequence[Part | None],
+    target_uri: str,
+    *,
+    has_header: bool = False,
+    checksums: Mapping[Part, int] | None = None,
+) -> int:
     """Copy the winning parts, in mini-batch order, into ``target_uri``.
+
+    ``checksums`` maps parts to the CRC-32 recorded in the ledger; a part whose bytes differ
+    raises :class:`PartChecksumError` and no output is written.
 
     The target appears complete or not at all: locally it is written beside the target
     and renamed; remote stores commit the object when the upload closes. Returns the
@@ -57,14 +71,16 @@ def assemble(parts: Sequence[Part | None], target_uri: str, *, has_header: bool 
     if is_remote(target_uri):
         fs, path = filesystem(target_uri)
         with fs.open(path, "wb") as out:
-            written = _copy_parts(existing, out, has_header)
+            written = _copy_parts(existing, out, has_header, checksums or {})
         return written
     with atomic_open(target_uri, "wb") as out:
-        written = _copy_parts(existing, out, has_header)
+        written = _copy_parts(existing, out, has_header, checksums or {})
     return written
 
 
-def _copy_parts(parts: Iterable[Part], out: IO[bytes], has_header: bool) -> int:
+def _copy_parts(
+    parts: Iterable[Part], out: IO[bytes], has_header: bool, checksums: Mapping[Part, int]
+) -> int:
     written = 0
     handles: dict[str, Any] = {}
     try:
@@ -76,6 +92,13 @@ def _copy_parts(parts: Iterable[Part], out: IO[bytes], has_header: bool) -> int:
             data = handle.read(length)
             if len(data) != length:
                 raise OSError(f"{path} is shorter than the rows recorded for it (offset {offset}).")
+            expected = checksums.get((path, offset, length))
+            if expected is not None and zlib.crc32(data) != expected:
+                raise PartChecksumError(
+                    f"the rows in {path} (bytes {offset} to {offset + length}) changed after they were "
+                    "recorded (checksum mismatch): the parts file was modified or damaged. The output "
+                    "was not written; resume the run directory to run the affected mini-batches again."
+                )
             if has_header and number:
                 data = data.split(b"\n", 1)[1] if b"\n" in data else b""
             out.write(data)

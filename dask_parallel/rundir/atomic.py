@@ -14,12 +14,13 @@ from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_open(path: str, mode: str = "w") -> Iterator[IO[Any]]:
+def atomic_open(path: str, mode: str = "w", permissions: int | None = None) -> Iterator[IO[Any]]:
     """Open a local file to be replaced whole or not at all.
 
     Writes go to a temporary file beside ``path`` (unique per process and call), renamed
     over ``path`` when the block ends without error; a crash or an exception leaves the old
-    file (or none), never a half-written one.
+    file (or none), never a half-written one. ``permissions`` (e.g. ``0o600``) are set
+    before the file appears under its name.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode must be 'w' or 'wb' (got {mode!r})")
@@ -27,6 +28,8 @@ def atomic_open(path: str, mode: str = "w") -> Iterator[IO[Any]]:
     temporary = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         with open(temporary, mode, encoding=None if "b" in mode else "utf-8") as handle:
+            if permissions is not None:
+                os.chmod(temporary, permissions)
             yield handle
         os.replace(temporary, path)
     finally:
@@ -34,7 +37,7 @@ def atomic_open(path: str, mode: str = "w") -> Iterator[IO[Any]]:
             os.remove(temporary)
 
 
-def write_json_atomic(path: str, document: Any, **dump_options: Any) -> None:
+def write_json_atomic(path: str, document: Any, permissions: int | None = None, **dump_options: Any) -> None:
     """``json.dump`` ``document`` to ``path`` atomically (see :func:`atomic_open`)."""
-    with atomic_open(path) as handle:
+    with atomic_open(path, permissions=permissions) as handle:
         json.dump(document, handle, **dump_options)

@@ -4,8 +4,10 @@ A run directory holds one job run (``logs/`` follows Azure ML's parallel job)::
 
     RUN_DIR/
       job.json                  the job's settings, input fingerprint and reuse key
-      ledger.jsonl              one line per attempt and per final mini-batch state
-      run.lock                  the pid of the process running the job (removed at the end)
+      ledger.jsonl              one line per attempt and per final mini-batch state (parts
+                                relative to RUN_DIR, with a CRC-32; see rundir/parts.py)
+      run.lock                  PID and host of the process running the job, created with
+                                O_EXCL and removed at the end (see rundir/claim.py)
       parts/<node>-<process>-<pid>-<job>.rows
                                 each worker process's append_row rows (append-only; the
                                 ledger records the byte range of each winning attempt)

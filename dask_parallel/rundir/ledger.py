@@ -17,9 +17,12 @@ import time
 from typing import Any
 
 from dask_parallel.execution.events import AttemptResult
+from dask_parallel.redact import redact_document
+from dask_parallel.rundir import parts
 from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.layout import RunLayout
 
+logger = logging.getLogger("dask_parallel")
 # The driver's decisions (what logs/sys/master_role.txt holds) also go to Python logging.
 driver_logger = logging.getLogger("dask_parallel.driver")
 
@@ -89,14 +92,39 @@ class Journal:
         if new_report:
             self._report_writer.writerow(REPORT_COLUMNS)
         self._master = open(layout.master_role, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        # CRC-32 of every winning part recorded (or restored), checked again at assembly.
+        self.checksums: dict[tuple[str, int, int], int] = {}
 
     # -- records ----------------------------------------------------------------------
     def write_job(self, document: dict[str, Any]) -> None:
-        write_json_atomic(self.layout.job_file, document, indent=2, sort_keys=True, default=str)
+        """job.json, readable by its owner only and without secret values (see dask_parallel.redact)."""
+        secret_free = redact_document(json.loads(json.dumps(document, default=str)))
+        write_json_atomic(
+            self.layout.job_file, secret_free, permissions=0o600, indent=2, sort_keys=True, default=str
+        )
 
     def ledger(self, event: str, **fields: Any) -> None:
+        if event == "final":
+            fields = self._final_parts(fields)
         line = json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n"
         os.write(self._ledger, line.encode())  # one write per line: a crash leaves whole lines
+
+    def _final_parts(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A final record's parts relative to the run directory, each with its CRC-32."""
+        fields = dict(fields)
+        if fields.get("part") is not None:
+            fields["part"], fields["part_crc"] = self._stored(fields["part"])
+        if fields.get("parts") is not None:
+            stored = [self._stored(part) for part in fields["parts"]]
+            fields["parts"] = [part for part, _ in stored]
+            fields["parts_crc"] = [crc for _, crc in stored]
+        return fields
+
+    def _stored(self, part: Any) -> tuple[list[Any] | None, int | None]:
+        stored, crc = parts.to_record(self.run_dir, part)
+        if part is not None and crc is not None:
+            self.checksums[(str(part[0]), int(part[1]), int(part[2]))] = crc
+        return stored, crc
 
     def attempt(self, result: AttemptResult, action: str) -> None:
         failed = None
@@ -176,15 +204,35 @@ class Journal:
 
 
 def read_ledger(run_dir: str) -> list[dict[str, Any]]:
-    """Every whole line of the ledger (a torn last line from a crash is skipped)."""
-    records = []
+    """Every whole line of the ledger that is a JSON object.
+
+    A torn last line from a crash is skipped silently; any other line that is not UTF-8 or
+    not a JSON object (a damaged or edited ledger) is skipped with a warning naming it.
+    """
+    records: list[dict[str, Any]] = []
+    damaged: list[int] = []
     try:
-        with open(RunLayout(run_dir).ledger, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:  # a torn line, or one being written right now
-                    continue
-    except FileNotFoundError:
-        pass
+        with open(RunLayout(run_dir).ledger, "rb") as handle:
+            lines = handle.read().split(b"\n")
+    except (FileNotFoundError, IsADirectoryError):
+        return records
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        elif number < len(lines):  # the last piece has no newline yet: a torn or unfinished line
+            damaged.append(number)
+    if damaged:
+        shown = ", ".join(str(n) for n in damaged[:5]) + (" ..." if len(damaged) > 5 else "")
+        logger.warning(
+            "%s: skipped %d damaged line(s) (not a JSON object in UTF-8): line %s",
+            RunLayout(run_dir).ledger,
+            len(damaged),
+            shown,
+        )
     return records

@@ -16,6 +16,7 @@ import os
 import time
 from typing import Any
 
+from dask_parallel.rundir.claim import driver_state
 from dask_parallel.rundir.layout import RunLayout
 from dask_parallel.rundir.ledger import read_ledger
 
@@ -189,8 +190,10 @@ def read_status(run_dir: str) -> RunStatus:
         status.status = str(ended.get("status") or "Failed")
         status.reason = ended.get("reason")
         status.finished = ended.get("time")
-    elif os.path.exists(os.path.join(run_dir, CANCEL_REQUEST)):
-        status.status = "CancelRequested"
+    else:
+        _check_driver(status)
+        if status.status == "Running" and os.path.exists(os.path.join(run_dir, CANCEL_REQUEST)):
+            status.status = "CancelRequested"
     return status
 
 
@@ -209,6 +212,31 @@ def _reused_status(status: RunStatus, job: dict[str, Any]) -> RunStatus:
     status.finished = status.started
     status.last_update = status.started
     return status
+
+
+def _check_driver(status: RunStatus) -> None:
+    """A job without a result is Running only while the process in ``run.lock`` lives."""
+    found = driver_state(status.run_dir)
+    resume = f"`dask-parallel resume {status.run_dir}` continues it."
+    if found is None:
+        status.status = "Failed"
+        status.reason = (
+            "the job has no result and no process holds its run.lock: the driver stopped without "
+            f"recording one (killed, or its machine stopped). {resume}"
+        )
+        return
+    state, holder = found
+    if state == "dead":
+        status.status = "Failed"
+        status.reason = (
+            f"the driver ({holder.describe()}) died without recording a result (killed, out of "
+            f"memory, or crashed). {resume}"
+        )
+    elif state == "unknown":
+        status.reason = (
+            f"the driver runs as {holder.describe()}, which cannot be checked from this host; "
+            "the status is Running as far as its files tell."
+        )
 
 
 @dataclasses.dataclass

@@ -44,7 +44,28 @@ class _Loader(yaml.SafeLoader):
     """A safe loader that remembers the line of every mapping key."""
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice (YAML says keys are unique; PyYAML keeps the last)."""
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != MERGE_TAG:
+            line = key_node.start_mark.line + 1
+            if key_node.value in seen:
+                raise DuplicateKeyError(
+                    f"key {key_node.value!r} appears twice in one mapping (lines {seen[key_node.value]} "
+                    f"and {line}); keep one of them."
+                )
+            seen[key_node.value] = line
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    _check_unique_keys(node)
     loader.flatten_mapping(node)
     mapping = _LineDict()
     mapping.lines = {}
@@ -88,6 +109,8 @@ def read_yaml(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:
             return yaml.load(handle, Loader=_Loader)
+    except DuplicateKeyError as exc:
+        raise JobValidationError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise JobValidationError(f"{path} is not valid YAML: {exc}") from None
 
@@ -152,7 +175,7 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
 
     inputs: dict[str, Any] = {}
     raw_inputs = document.get("inputs") or {}
-    file.check_keys(raw_inputs, tuple(raw_inputs), "inputs")
+    file.check_keys(raw_inputs, tuple(raw_inputs) if isinstance(raw_inputs, dict) else (), "inputs")
     for name, value in raw_inputs.items():
         if isinstance(value, dict):
             file.check_keys(value, INPUT_KEYS, f"inputs.{name}")
@@ -161,7 +184,7 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
             inputs[name] = value
     outputs: dict[str, Any] = {}
     raw_outputs = document.get("outputs") or {}
-    file.check_keys(raw_outputs, tuple(raw_outputs), "outputs")
+    file.check_keys(raw_outputs, tuple(raw_outputs) if isinstance(raw_outputs, dict) else (), "outputs")
     for name, value in raw_outputs.items():
         if isinstance(value, dict):
             file.check_keys(value, OUTPUT_KEYS, f"outputs.{name}")

@@ -15,12 +15,14 @@ from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.jobs.syntax import (
     Values,
+    check_io_names,
     drop_empty_optional_blocks,
     is_binding,
     parse_mini_batch_size,
     substitute_references,
 )
 from dask_parallel.paths import exists, is_remote, normalize_path
+from dask_parallel.redact import redact_text
 from dask_parallel.spec.driver_option_checks import driver_option_warnings
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
 from dask_parallel.spec.sizes import DEFAULT_TARGET_DURATION, is_auto_size, parse_duration
@@ -200,7 +202,13 @@ def _input_value(name: str, value: Any, base_dir: str) -> tuple[str | None, Inpu
 
 
 def _resolve_arguments(text: str, values: Values) -> tuple[str, ...]:
-    tokens = shlex.split(drop_empty_optional_blocks(text, values))
+    try:
+        tokens = shlex.split(drop_empty_optional_blocks(text, values))
+    except ValueError as exc:  # "No closing quotation", "No escaped character"
+        raise JobValidationError(
+            f"task.program_arguments cannot be split into arguments ({exc}): {redact_text(text)!r}. "
+            "Close every quote, or escape a lone quote as \\' or \\\"."
+        ) from None
 
     def substitute(kind: str, name: str) -> str:
         if name not in values[kind]:
@@ -218,6 +226,21 @@ def _resolve_arguments(text: str, values: Values) -> tuple[str, ...]:
         return resolved
 
     return tuple(substitute_references(token, substitute) for token in tokens)
+
+
+def _check_mini_batch_size(text: str, size: int, input_type: str) -> None:
+    """A size of 0 is not "the default", and units are bytes, which a file input cannot count."""
+    if size <= 0:
+        raise JobValidationError(
+            f"mini_batch_size must be at least 1 (got {text!r}); leave it out for the default "
+            "(10 files, or 1mb of a tabular input)."
+        )
+    if not text.strip().isdigit() and input_type in ("uri_folder", "uri_file"):
+        raise JobValidationError(
+            f"mini_batch_size {text!r} is a size in bytes, which applies to tabular (mltable) inputs; "
+            f"the major input is a {input_type}, divided by file count. Give a number of files, "
+            'such as "10".'
+        )
 
 
 def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
@@ -249,6 +272,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         )
     check_entry_script(code_dir, job.task.entry_script)
 
+    check_io_names("inputs", job.inputs)
+    check_io_names("outputs", job.outputs)
     input_values: dict[str, str | None] = {}
     major: DataRef | None = None
     for name, value in job.inputs.items():
@@ -309,7 +334,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         if is_binding(job.mini_batch_size):
             raise _binding_error("mini_batch_size", job.mini_batch_size)
         if not is_auto_size(job.mini_batch_size):
-            mini_batch_size = parse_mini_batch_size(job.mini_batch_size) or None
+            mini_batch_size = parse_mini_batch_size(job.mini_batch_size)
+            _check_mini_batch_size(str(job.mini_batch_size), mini_batch_size, major.type)
 
     logging_level = job.logging_level or driver.logging_level or "INFO"
     if is_binding(logging_level):
@@ -336,7 +362,7 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         job.max_concurrency_per_instance,
         driver.process_count_per_node or os.cpu_count() or 1,
     )
-    return JobSpec(
+    spec = JobSpec(
         name=job.name or "parallel_job",
         display_name=job.display_name,
         code_dir=code_dir,
@@ -360,6 +386,21 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         driver=driver,
         **_beyond_azure(job),
     )
+    _check_output_targets(spec)
+    return spec
+
+
+def _check_output_targets(spec: JobSpec) -> None:
+    """An output file that is an existing folder would fail only after all the work: say so now."""
+    targets = [(f"outputs.{o.name}", o.local_path) for o in spec.outputs.values() if o.type == "uri_file"]
+    if spec.append_row_uri is not None and not is_remote(spec.append_row_uri):
+        targets.append((f"the append_row file of outputs.{spec.append_row_output}", spec.append_row_uri))
+    for where, path in targets:
+        if os.path.isdir(path):
+            raise JobValidationError(
+                f"{where}: {path!r} is an existing folder, but the output is a file. Give a file "
+                "path (e.g. .../result.txt), or declare the output as type: uri_folder."
+            )
 
 
 def _beyond_azure(job: Parallel) -> dict[str, Any]:

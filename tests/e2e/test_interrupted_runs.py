@@ -103,7 +103,8 @@ def test_client_killed_mid_job_then_resumed(tmp_path, python_env):
     resumed = subprocess.run(
         [sys.executable, "-m", "dask_parallel", "resume", str(run_dir), "--json"],
         cwd=tmp_path,
-        env=python_env,
+        # job.json keeps no environment_variables values: resume takes them from the environment.
+        env={**python_env, "SEEN": str(tmp_path / "seen.txt"), "DELAY": "0.3"},
         capture_output=True,
         text=True,
         timeout=240,
@@ -137,7 +138,8 @@ def test_ctrl_c_cancels_cleanly_and_resume_completes(tmp_path, python_env):
     assert not (tmp_path / "out" / "result.txt").exists()
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "dask_parallel", "resume", str(run_dir)],
+        # job.json keeps no environment_variables values: resume reads them from the job again.
+        [sys.executable, "-m", "dask_parallel", "resume", str(run_dir), "--job", str(job)],
         cwd=tmp_path,
         env=python_env,
         capture_output=True,

@@ -78,7 +78,7 @@ def test_resume_repeats_the_recorded_division(tmp_path, client):
     assert first.status == "Completed" and first.items_failed > 0
     cuts = _ledger(first.run_dir, "cut")
     os.remove(tmp_path / "state" / "broken")
-    again = dp.resume(first.run_dir, client=client)
+    again = dp.resume(first.run_dir, client=client, job=job)  # job.json keeps no environment values
     assert again.status == "Completed"
     assert _ledger(first.run_dir, "cut") == cuts  # nothing was cut anew: the division was replayed
     assert again.attempts == first.mini_batches_failed  # only the failed mini-batches ran again

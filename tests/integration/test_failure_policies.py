@@ -93,10 +93,13 @@ def test_split_on_failure_isolates_exactly_the_poisoned_files(tmp_path, client):
     assert result.mini_batches_failed == 0  # the mini-batch itself succeeded for its 7 good files
 
 
-def test_split_mini_batch_is_reused_on_resume(tmp_path, client):
+def test_split_mini_batch_is_reused_on_resume(tmp_path, client, monkeypatch):
     result = _run(tmp_path, client, {"POISON": ",".join(POISONED)}, retry_settings={"split_on_failure": True})
     rows = _rows(tmp_path)
     os.remove(tmp_path / "out" / "result.txt")
+    # job.json keeps no environment_variables values: resume takes them from the environment.
+    monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("POISON", ",".join(POISONED))
     again = dp.resume(result.run_dir, client=client)
     assert again.status == "Completed"
     assert again.attempts == 0  # nothing ran again: every mini-batch, split or not, was final
@@ -146,4 +149,4 @@ def test_split_on_failure_is_refused_for_table_blocks(tmp_path, client):
         retry_settings={"split_on_failure": True},
     )
     with pytest.raises(dp.JobValidationError, match="split_on_failure applies to inputs divided into files"):
-        dp.run(job, client=client, run_dir=tmp_path / "run")
+        dp.run(job, client=client, run_dir=tmp_path.parent / f"{tmp_path.name}_run")  # outside the input

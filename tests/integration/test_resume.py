@@ -10,6 +10,7 @@ import pytest
 
 import dask_parallel as dp
 from dask_parallel.errors import ResumeError
+from dask_parallel.rundir.ledger import read_ledger
 from tests.conftest import file_job
 
 pytestmark = pytest.mark.slow
@@ -32,9 +33,11 @@ def run(mini_batch):
 
 
 @pytest.fixture
-def scenario(tmp_path):
+def scenario(tmp_path, monkeypatch):
+    # job.json keeps no environment_variables values: resume takes them from the environment.
     state = tmp_path / "state"
     state.mkdir()
+    monkeypatch.setenv("STATE_DIR", str(state))
     (state / "broken").write_text("item_004.txt item_011.txt")
     job = file_job(
         tmp_path,
@@ -59,6 +62,10 @@ def test_resume_runs_only_failed_mini_batches(scenario, client):
     assert first.status == "Completed"  # threshold 5: two failed mini-batches are allowed
     assert first.mini_batches_failed == 2
     assert len((tmp_path / "out" / "result.txt").read_text().splitlines()) == 12
+    # The ledger names each winning part relative to the run directory, with its CRC-32.
+    stored = [r for r in read_ledger(str(tmp_path / "run")) if r.get("event") == "final" and r.get("part")]
+    assert stored
+    assert all(r["part"][0].startswith("parts/") and isinstance(r["part_crc"], int) for r in stored)
 
     (state / "broken").write_text("")  # the bug is fixed
     (state / "seen").write_text("")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def make_run(root: Path, *, finished: str | None = "Failed", total: int = 4) -> 
         writer.writerow(REPORT_COLUMNS)
         writer.writerows(rows)
     os.utime(run / "job.json", (now - 1, now - 1))
+    if not finished:  # a running job: this (live) process holds its run.lock
+        (run / "run.lock").write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
     (run / "ledger.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ledger) + '{"event": "att')
     return run
 
