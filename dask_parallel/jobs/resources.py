@@ -12,18 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from dask_parallel.errors import JobValidationError
+from dask_parallel.jobs.fields import RESOURCES_KEYS
 
 logger = logging.getLogger("dask_parallel")
 
-RESOURCE_KEYS = (
-    "instance_count",
-    "instance_type",
-    "properties",
-    "docker_args",
-    "shm_size",
-    "locations",
-    "max_instance_count",
-)
+RESOURCE_KEYS = RESOURCES_KEYS  # the job file's resources keys, from the field table
 
 
 class ResourceConfiguration:

@@ -92,22 +92,11 @@ def describe_pipeline_logs(path: str | os.PathLike, max_errors: int = 10) -> str
 
 
 def _kept_result(step: str, entry: dict[str, Any], run_dir: str) -> JobResult:
-    now = time.time()
-    return JobResult(
-        status="Completed",
-        run_dir=entry.get("run_dir") or os.path.join(run_dir, step),
-        outputs=dict(entry.get("outputs") or {}),
-        error=None,
-        mini_batches_total=0,
-        mini_batches_succeeded=0,
-        mini_batches_failed=0,
-        items_total=0,
-        items_succeeded=0,
-        items_failed=0,
-        started=now,
-        finished=now,
-        reused=True,
-    )
+    """A step that completed in the earlier run, kept as it is."""
+    from dask_parallel.pipelines.runner import step_result
+
+    folder = entry.get("run_dir") or os.path.join(run_dir, step)
+    return step_result(folder, "Completed", dict(entry.get("outputs") or {}), None, time.time(), reused=True)
 
 
 def resume_pipeline(

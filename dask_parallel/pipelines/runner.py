@@ -221,14 +221,14 @@ def _wait_for_command(client: Client, future: Any) -> int:
 
 
 def _completed(step_dir: str, outputs: dict[str, str], started: float, reused: bool = False) -> JobResult:
-    return _step_result(step_dir, "Completed", outputs, None, started, reused)
+    return step_result(step_dir, "Completed", outputs, None, started, reused)
 
 
 def _failed(step_dir: str, reason: str, started: float, status: str = "Failed") -> JobResult:
-    return _step_result(step_dir, status, {}, reason, started)
+    return step_result(step_dir, status, {}, reason, started)
 
 
-def _step_result(
+def step_result(
     step_dir: str,
     status: str,
     outputs: dict[str, str],
