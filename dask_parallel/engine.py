@@ -262,7 +262,12 @@ def _execute(
     link = None
     driver: Driver | None = None
     try:
-        with connect(client, spec.total_processes) as connected:
+
+        def notify(message: str) -> None:
+            journal.log(message)
+            print(f"note: {message}", file=sys.stderr)
+
+        with connect(client, spec.total_processes, notify) as connected:
             link = dashboard_link(connected)
             if link:
                 journal.log(f"Dask dashboard: {link}")

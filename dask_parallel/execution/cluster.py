@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dask.config
@@ -27,8 +28,37 @@ logger = logging.getLogger(__name__)
 LOCAL_CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
 
 
+def local_process_limit() -> int:
+    """The most worker processes the built-in local cluster starts (``local-cluster.max-processes``)."""
+    configured = config.get("local-cluster.max-processes")
+    if configured:
+        return max(1, int(configured))
+    return 4 * (os.cpu_count() or 1)
+
+
+def local_cluster_size(requested: int) -> tuple[int, str | None]:
+    """How many processes the built-in local cluster starts for a job, and a note when capped."""
+    configured = config.get("local-cluster.n-workers")
+    wanted = int(configured) if configured else requested
+    limit = local_process_limit()
+    if wanted <= limit:
+        return wanted, None
+    return limit, (
+        f"the local cluster starts {limit} worker processes, not the {wanted} asked for "
+        f"(instance_count * max_concurrency_per_instance); the limit is 4 x {os.cpu_count()} CPUs. "
+        "Set dask-parallel.local-cluster.max-processes to change it, or run on a larger cluster."
+    )
+
+
+def uses_local_cluster(client: Client | str | None) -> bool:
+    """Whether ``connect(client, ...)`` starts the built-in local cluster."""
+    return client is None and not config.get("cluster.address") and not config.get("cluster.class")
+
+
 @contextlib.contextmanager
-def connect(client: Client | str | None, n_workers: int) -> Iterator[Client]:
+def connect(
+    client: Client | str | None, n_workers: int, notify: Callable[[str], None] | None = None
+) -> Iterator[Client]:
     """Yield a client; a cluster started here is closed on the way out.
 
     ``client`` may be a :class:`distributed.Client` (used as it is), a scheduler address
@@ -46,7 +76,7 @@ def connect(client: Client | str | None, n_workers: int) -> Iterator[Client]:
         with _connect_to(str(address)) as connected:
             yield connected
         return
-    cluster = _create_cluster(n_workers)
+    cluster = _create_cluster(n_workers, notify)
     try:
         with Client(cluster) as created:
             if config.get("cluster.class"):
@@ -70,10 +100,15 @@ def _connect_to(address: str) -> Iterator[Client]:
         yield connected
 
 
-def _create_cluster(n_workers: int) -> Any:
+def _create_cluster(n_workers: int, notify: Callable[[str], None] | None = None) -> Any:
     name = config.get("cluster.class")
     if not name:
-        return _local_cluster(n_workers)
+        size, note = local_cluster_size(n_workers)
+        if note:
+            logger.warning(note)
+            if notify is not None:
+                notify(note)
+        return _local_cluster(size)
     cls = _import_cluster_class(str(name))
     kwargs = dict(config.get("cluster.kwargs") or {})
     try:
@@ -104,13 +139,12 @@ def _import_cluster_class(name: str) -> type:
 
 
 def _local_cluster(n_workers: int) -> LocalCluster:
-    configured = config.get("local-cluster.n-workers")
     # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure; and
     # with no allowed failures Dask never re-runs a task whose worker died behind our back:
     # the driver decides every retry and counts every attempt.
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
         return LocalCluster(
-            n_workers=int(configured) if configured else n_workers,
+            n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             host=config.get("local-cluster.host", "127.0.0.1"),

@@ -26,6 +26,7 @@ from dask_parallel.execution.state import Outcome
 from dask_parallel.outputs.append_row import render_rows
 from dask_parallel.paths import filesystem, is_remote
 from dask_parallel.rundir.markers import classify_lost_attempt, marker_path
+from dask_parallel.worker import streams
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 from dask_parallel.worker.sandbox import (
     applied_environment,
@@ -122,13 +123,14 @@ class EntryScriptHost:
 
     @contextlib.contextmanager
     def _captured(self):
-        with contextlib.redirect_stdout(self.stdout), contextlib.redirect_stderr(self.stderr):
+        with streams.captured(self.stdout, self.stderr):
             yield
 
     # -- lifecycle --------------------------------------------------------------------
     def _prepare_process(self) -> None:
         spec = self.spec
         remember_baseline()
+        streams.acquire()
         workdir = os.path.join(spec.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
         os.makedirs(workdir, exist_ok=True)
         self.working_dir = workdir
@@ -231,8 +233,10 @@ class EntryScriptHost:
             handler = getattr(self, "_root_handler", None)
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
-            if getattr(self, "_prepared", False) and current_host() is self:
-                restore_process(self.spec.module_name, self.module)
+            if getattr(self, "_prepared", False):
+                streams.release()
+                if current_host() is self:
+                    restore_process(self.spec.module_name, self.module)
             for handle in self._files.values():
                 with contextlib.suppress(OSError):
                     handle.close()
