@@ -21,8 +21,11 @@ from dask_parallel import config
 from dask_parallel.errors import JobValidationError, ResumeError
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
+from dask_parallel.execution.placement import detect_shared_filesystem
 from dask_parallel.execution.progress import Progress
+from dask_parallel.execution.shipping import without_shared_disk
 from dask_parallel.execution.state import JobState, Policy
+from dask_parallel.execution.versions import check_versions
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.parallel import Parallel
@@ -268,6 +271,12 @@ def _execute(
             print(f"note: {message}", file=sys.stderr)
 
         with connect(client, spec.total_processes, notify) as connected:
+            check_versions(connected)
+            shared, why = detect_shared_filesystem(connected, run_dir, spec.entry_script_path)
+            journal.log(f"workers {'share' if shared else 'do not share'} this disk: {why}")
+            shipment = None
+            if not shared:
+                runtime, shipment = without_shared_disk(spec, runtime, pending, run_dir)
             link = dashboard_link(connected)
             if link:
                 journal.log(f"Dask dashboard: {link}")
@@ -282,6 +291,7 @@ def _execute(
                     window=window,
                     progress_update_timeout=spec.progress_update_timeout,
                     on_result=progress.update,
+                    shipment=shipment,
                 )
                 driver.winning_parts.update(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}

@@ -32,3 +32,9 @@ class AttemptResult:
     part: str | None = None  # the process's rows file holding this attempt's rows
     part_offset: int = 0
     part_length: int = 0
+    # From workers that cannot see the client's disk: the rows themselves, what the log
+    # files gained (path relative to logs/ -> bytes) and output files written (client path
+    # -> content); the driver writes them into the run directory.
+    rows: bytes | None = None
+    logs: dict[str, bytes] | None = None
+    outputs: dict[str, bytes] | None = None

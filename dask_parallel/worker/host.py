@@ -20,6 +20,7 @@ import time
 import traceback
 from typing import Any
 
+from dask_parallel import paths
 from dask_parallel.batching import MiniBatch
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.state import Outcome
@@ -27,6 +28,7 @@ from dask_parallel.outputs.append_row import render_rows
 from dask_parallel.paths import filesystem, is_remote
 from dask_parallel.rundir.markers import classify_lost_attempt, marker_path
 from dask_parallel.worker import streams
+from dask_parallel.worker.mirror import WorkerMirror
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 from dask_parallel.worker.sandbox import (
     applied_environment,
@@ -71,6 +73,7 @@ class EntryScriptHost:
 
     def __init__(self, spec: RuntimeSpec, worker: Any = None) -> None:
         self.spec = spec
+        self.worker = worker
         self.worker_address = getattr(worker, "address", "") or ""
         self.node_id, self.process_name = _identity(worker, spec.concurrency)
         self.pid = os.getpid()
@@ -82,11 +85,19 @@ class EntryScriptHost:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._files: dict[str, Any] = {}
+        self.mirror: WorkerMirror | None = None
+        self.code_dir = spec.code_dir
+        if spec.shared_filesystem:
+            self.run_dir = spec.run_dir
+        else:  # this worker's own copy of the run, sent back with each result
+            local = getattr(worker, "local_directory", None) or os.path.join(os.getcwd(), "dask-worker-space")
+            self.run_dir = os.path.join(local, "dask-parallel", "runs", spec.job_id)
+        self.logs_dir = os.path.join(self.run_dir, "logs")
         self.watchdog = Watchdog(self._on_timeout)
 
     # -- log files --------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
-        path = os.path.join(self.spec.logs_dir, *parts)
+        path = os.path.join(self.logs_dir, *parts)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
@@ -129,13 +140,20 @@ class EntryScriptHost:
     # -- lifecycle --------------------------------------------------------------------
     def _prepare_process(self) -> None:
         spec = self.spec
+        argv = list(spec.argv)
+        environment = {**spec.environment_variables, "AZUREML_BI_OUTPUT_PATH": spec.output_dir}
+        if not spec.shared_filesystem:
+            self.mirror = mirror = WorkerMirror(spec, self.worker)
+            self.code_dir = mirror.path(spec.code_dir)
+            argv = [mirror.rewrite(arg) for arg in argv]
+            environment = {name: mirror.rewrite(value) for name, value in environment.items()}
         remember_baseline()
         streams.acquire()
-        workdir = os.path.join(spec.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
+        workdir = os.path.join(self.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
         os.makedirs(workdir, exist_ok=True)
         self.working_dir = workdir
-        self._argv = [os.path.join(spec.code_dir, spec.entry_script), *spec.argv]
-        self._environment = {**spec.environment_variables, "AZUREML_BI_OUTPUT_PATH": spec.output_dir}
+        self._argv = [os.path.join(self.code_dir, spec.entry_script), *argv]
+        self._environment = environment
         level = getattr(logging, spec.logging_level, logging.INFO)
         handler = logging.StreamHandler(self.stdout)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -162,9 +180,9 @@ class EntryScriptHost:
         applied_environment.clear()
         applied_environment.update(self._environment)
         os.chdir(self.working_dir)
-        if self.spec.code_dir in sys.path:
-            sys.path.remove(self.spec.code_dir)
-        sys.path.insert(0, self.spec.code_dir)
+        if self.code_dir in sys.path:
+            sys.path.remove(self.code_dir)
+        sys.path.insert(0, self.code_dir)
         if self.module is not None:
             sys.modules[self.spec.module_name] = self.module
         set_current(self)
@@ -174,7 +192,11 @@ class EntryScriptHost:
             if self.initialized:
                 return
             if not getattr(self, "_prepared", False):
-                self._prepare_process()
+                try:
+                    self._prepare_process()
+                except Exception as exc:  # noqa: BLE001 - e.g. the code archive is missing
+                    message = f"cannot prepare the worker for the entry script: {type(exc).__name__}: {exc}"
+                    raise InitFailed(message, traceback.format_exc()) from None
                 self._prepared = True
             self.activate()
             spec = self.spec
@@ -184,7 +206,7 @@ class EntryScriptHost:
             try:
                 with self._captured():
                     module_spec = importlib.util.spec_from_file_location(
-                        spec.module_name, os.path.join(spec.code_dir, spec.entry_script)
+                        spec.module_name, os.path.join(self.code_dir, spec.entry_script)
                     )
                     module = importlib.util.module_from_spec(module_spec)
                     sys.modules[spec.module_name] = module
@@ -244,7 +266,34 @@ class EntryScriptHost:
             clear_current(self)
 
     # -- one attempt ------------------------------------------------------------------
-    def run_attempt(self, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:
+    def run_attempt(
+        self, mb: MiniBatch, attempt: int, token: str, payload: dict[str, bytes | str] | None = None
+    ) -> AttemptResult:
+        result = self._attempt(mb, attempt, token, payload)
+        if self.mirror is not None:  # no shared disk: the log files' news go back with the result
+            result.logs = self.mirror.log_deltas(self.logs_dir) or None
+            result.outputs = self.mirror.changed_outputs() or None
+        return result
+
+    def take_remaining_files(self) -> dict[str, dict[str, bytes]]:
+        """After shutdown(): what the log and output files gained since the last result."""
+        if self.mirror is None:
+            return {"logs": {}, "outputs": {}}
+        return {"logs": self.mirror.log_deltas(self.logs_dir), "outputs": self.mirror.changed_outputs()}
+
+    def _marker(self, token: str, kind: str) -> str:
+        return os.path.join(self.run_dir, "attempts", f"{token}.{kind}")
+
+    def _report_event(self, **message: str) -> None:
+        """Tell the client through the scheduler (workers without the client's disk)."""
+        log_event = getattr(self.worker, "log_event", None)
+        if log_event is not None:
+            with contextlib.suppress(Exception):
+                log_event(self.spec.events_topic, message)
+
+    def _attempt(
+        self, mb: MiniBatch, attempt: int, token: str, payload: dict[str, bytes | str] | None
+    ) -> AttemptResult:
         spec = self.spec
         result = AttemptResult(
             mini_batch_id=mb.id,
@@ -258,14 +307,17 @@ class EntryScriptHost:
             worker=self.worker_address,
             start_time=time.time(),
         )
-        if os.path.exists(marker_path(spec, token, "timeout")):
+        if spec.shared_filesystem and os.path.exists(marker_path(spec, token, "timeout")):
             # Dask re-ran a task whose call was stopped by the watchdog: report that instead.
             result.outcome, result.error = classify_lost_attempt(spec, token)
             return result
-        with self._write_lock:
-            started = self._stream("started", spec.markers_dir, "started")
-            started.write(f"{token}\n")
-            started.flush()
+        if spec.shared_filesystem:
+            with self._write_lock:
+                started = self._stream("started", spec.markers_dir, "started")
+                started.write(f"{token}\n")
+                started.flush()
+        else:
+            self._report_event(started=token)
         self._current = (mb.id, token)
         clock = time.monotonic()
         try:
@@ -279,7 +331,7 @@ class EntryScriptHost:
         self._phase = "read"
         self.watchdog.arm(spec.task_overhead_timeout, "read")
         try:
-            data, staged = self._load(mb)
+            data, staged = self._load(mb, payload)
         except BaseException as exc:  # noqa: BLE001
             self.watchdog.disarm()
             trace = traceback.format_exc()
@@ -327,6 +379,9 @@ class EntryScriptHost:
         if spec.append_row and count:
             try:
                 rows = render_rows(value, spec.to_csv, spec.dataframe_header).encode("utf-8")
+                if not spec.shared_filesystem:  # the driver writes them into the client's run dir
+                    result.rows = rows
+                    return self._finish(result, clock, staged)
                 with self._write_lock:  # a worker with several threads shares this file
                     stream = self._stream("rows", spec.parts_dir, "rows", binary=True)
                     stream.seek(0, os.SEEK_END)
@@ -368,15 +423,30 @@ class EntryScriptHost:
         )
         return result
 
-    def _load(self, mb: MiniBatch) -> tuple[Any, str | None]:
+    def _load(self, mb: MiniBatch, payload: dict[str, bytes | str] | None = None) -> tuple[Any, str | None]:
+        delivered: dict[str, str] = {}
+        staged = os.path.join(self.working_dir, "inputs", f"{mb.id}-{threading.get_ident()}")
+        if payload:
+            if self.mirror is None:
+                raise RuntimeError("inputs were sent to a worker that shares the client's disk")
+            delivered = self.mirror.materialize(payload, staged)
         if mb.block is not None:
-            return self.spec.reader.read(mb.block), None
-        if not any(is_remote(path) for path in mb.files):
+            if not delivered:
+                return self.spec.reader.read(mb.block), None
+            paths.redirects.update(delivered)  # the readers open the delivered copies
+            try:
+                return self.spec.reader.read(mb.block), staged
+            finally:
+                for client_path in delivered:
+                    paths.redirects.pop(client_path, None)
+        if not delivered and not any(is_remote(path) for path in mb.files):
             return list(mb.files), None
-        staged = os.path.join(self.working_dir, "inputs", mb.id)
         os.makedirs(staged, exist_ok=True)
         local = []
         for number, uri in enumerate(mb.files):
+            if uri in delivered:
+                local.append(delivered[uri])
+                continue
             if not is_remote(uri):
                 local.append(uri)
                 continue
@@ -403,8 +473,13 @@ class EntryScriptHost:
         self.user_error(message, "Stack of the stopped call:\n" + stack)
         self.sys_log(message)
         if current is not None:
-            with open(marker_path(spec, current[1], "timeout"), "w", encoding="utf-8") as out:
-                out.write(("init: " if label == "init" else "") + message)
+            text = ("init: " if label == "init" else "") + message
+            os.makedirs(os.path.dirname(self._marker(current[1], "timeout")), exist_ok=True)
+            with open(self._marker(current[1], "timeout"), "w", encoding="utf-8") as out:
+                out.write(text)
+            if not spec.shared_filesystem:
+                self._report_event(timeout=current[1], message=text)
+                time.sleep(0.5)  # the event leaves with the worker's next batched send
         for handle in self._files.values():
             with contextlib.suppress(Exception):
                 handle.flush()
