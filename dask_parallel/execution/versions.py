@@ -39,9 +39,22 @@ def version_mismatches(versions: dict[str, Any]) -> list[str]:
     return problems
 
 
+def installed_version() -> str:
+    """dask_parallel's version in this process (run on each worker)."""
+    import dask_parallel
+
+    return dask_parallel.__version__
+
+
 def check_versions(client: Client) -> None:
     """Raise :class:`JobValidationError` naming the workers whose versions differ."""
-    versions = client.get_versions(check=False, packages=["dask_parallel"])
+    versions = client.get_versions(check=False)
+    versions["client"]["packages"]["dask_parallel"] = installed_version()
+    # Asked of the module itself: a worker without dask_parallel answers with an error.
+    answers = client.run(installed_version, on_error="return")
+    for address, info in (versions.get("workers") or {}).items():
+        answer = answers.get(address)
+        info.setdefault("packages", {})["dask_parallel"] = answer if isinstance(answer, str) else None
     problems = version_mismatches(versions)
     if problems:
         shown = problems[:10] + ([f"... and {len(problems) - 10} more workers"] if len(problems) > 10 else [])
