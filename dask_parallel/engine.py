@@ -26,6 +26,7 @@ from dask_parallel.execution.progress import Progress
 from dask_parallel.execution.shipping import without_shared_disk
 from dask_parallel.execution.state import JobState, Policy
 from dask_parallel.execution.versions import check_versions
+from dask_parallel.execution.worker_resources import check_resources
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.parallel import Parallel
@@ -272,6 +273,7 @@ def _execute(
 
         with connect(client, spec.total_processes, notify) as connected:
             check_versions(connected)
+            check_resources(connected, spec.dask_resources)
             shared, why = detect_shared_filesystem(connected, run_dir, spec.entry_script_path)
             journal.log(f"workers {'share' if shared else 'do not share'} this disk: {why}")
             shipment = None
@@ -292,6 +294,7 @@ def _execute(
                     progress_update_timeout=spec.progress_update_timeout,
                     on_result=progress.update,
                     shipment=shipment,
+                    resources=spec.dask_resources,
                 )
                 driver.winning_parts.update(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}

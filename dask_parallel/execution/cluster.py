@@ -138,13 +138,72 @@ def _import_cluster_class(name: str) -> type:
         ) from None
 
 
+def local_gpus() -> list[str]:
+    """The GPU devices the local cluster splits among its processes (``local-cluster.gpus``).
+
+    By default the devices in ``CUDA_VISIBLE_DEVICES``, else those ``nvidia-smi -L`` lists.
+    """
+    configured = config.get("local-cluster.gpus")
+    if configured is not None:
+        if isinstance(configured, int):
+            return [str(i) for i in range(configured)]
+        return [str(d) for d in configured]
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [d.strip() for d in visible.split(",") if d.strip() and d.strip() != "-1"]
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(listed.splitlines()) if line.startswith("GPU ")]
+
+
+def split_devices(devices: list[str], processes: int) -> list[list[str]]:
+    """Each process's own devices, as Azure splits a node's GPUs among its processes.
+
+    >>> split_devices(["0", "1", "2", "3"], 2)
+    [['0', '1'], ['2', '3']]
+    >>> split_devices(["0", "1"], 4)
+    [['0'], ['0'], ['1'], ['1']]
+    """
+    if not devices:
+        return [[] for _ in range(processes)]
+    if len(devices) >= processes:
+        share = len(devices) // processes
+        return [devices[i * share : (i + 1) * share] for i in range(processes)]
+    return [[devices[i * len(devices) // processes]] for i in range(processes)]
+
+
+def _worker_specs(cluster: LocalCluster, n_workers: int) -> dict[Any, dict[str, Any]]:
+    """One spec per worker process: its share of the GPUs and the declared resources."""
+    template = next(iter(cluster.new_worker_spec().values()))
+    declared = {str(k): float(v) for k, v in (config.get("local-cluster.resources") or {}).items()}
+    shares = split_devices(local_gpus(), n_workers)
+    specs = {}
+    for number, devices in enumerate(shares):
+        options = dict(template["options"])
+        resources = dict(declared)
+        if devices:
+            options["env"] = {**(options.get("env") or {}), "CUDA_VISIBLE_DEVICES": ",".join(devices)}
+            resources["GPU"] = float(len(devices))
+        if resources:
+            options["resources"] = resources
+        specs[number] = {"cls": template["cls"], "options": options}
+    return specs
+
+
 def _local_cluster(n_workers: int) -> LocalCluster:
     # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure; and
     # with no allowed failures Dask never re-runs a task whose worker died behind our back:
     # the driver decides every retry and counts every attempt.
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
-        return LocalCluster(
-            n_workers=n_workers,
+        cluster = LocalCluster(
+            n_workers=0,
             threads_per_worker=1,
             processes=True,
             host=config.get("local-cluster.host", "127.0.0.1"),
@@ -152,6 +211,13 @@ def _local_cluster(n_workers: int) -> LocalCluster:
             memory_limit=config.get("local-cluster.memory-limit", "auto"),
             silence_logs=logging.ERROR,
         )
+        try:
+            cluster.worker_spec.update(_worker_specs(cluster, n_workers))
+            cluster.sync(cluster._correct_state)
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
 
 
 def dashboard_link(client: Client) -> str | None:

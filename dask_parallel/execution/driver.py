@@ -53,6 +53,7 @@ class Driver:
         progress_update_timeout: float,
         on_result: Callable[[AttemptResult, Action], None] | None = None,
         shipment: Shipment | None = None,
+        resources: dict[str, float] | None = None,
     ) -> None:
         self.client = client
         self.runtime = runtime
@@ -80,6 +81,7 @@ class Driver:
         self._inflight: dict[str, tuple[Future, MiniBatch, int]] = {}
         # Workers without the client's disk: what is sent to them and written from them.
         self.shipment = shipment
+        self.resources = resources or None  # Dask worker resources each attempt holds
         self._timed_out: set[str] = set()
         self._started_log: Any = None
 
@@ -105,6 +107,7 @@ class Driver:
             key=tokens,
             pure=False,
             retries=0,
+            resources=self.resources,
         )
         for token, future, (mb, attempt) in zip(tokens, futures, batch):
             self._inflight[token] = (future, mb, attempt)

@@ -207,6 +207,7 @@ def job_from_mapping(document: dict, file: JobFile, base_dir: str) -> Parallel:
                 "shm_size",
                 "locations",
                 "max_instance_count",
+                "dask_resources",
             ),
             "resources",
         )

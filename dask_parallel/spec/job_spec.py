@@ -14,6 +14,7 @@ from dask_parallel.errors import EntryScriptError, InputError, JobValidationErro
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.paths import exists, is_remote, normalize_path
+from dask_parallel.spec.dask_resources import parse_dask_resources
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
 from dask_parallel.spec.sizes import is_binding, parse_mini_batch_size
 
@@ -77,6 +78,7 @@ class JobSpec:
     environment_variables: dict[str, str]
     is_deterministic: bool
     driver: DriverOptions
+    dask_resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def module_name(self) -> str:
@@ -350,6 +352,7 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         environment_variables=dict(job.environment_variables),
         is_deterministic=job.is_deterministic,
         driver=driver,
+        dask_resources=parse_dask_resources(getattr(job, "resources", None)),
     )
 
 
