@@ -25,6 +25,7 @@ class ReturnedFiles:
         self.job_id = job_id
         self.output_folders = [os.path.abspath(folder) for folder in output_folders]
         self._rows: dict[str, Any] = {}
+        self._logs: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def take(self, result: AttemptResult) -> None:
@@ -51,10 +52,13 @@ class ReturnedFiles:
 
     def write_logs(self, logs: dict[str, bytes]) -> None:
         for relative, data in logs.items():
-            target = self._inside(self.logs_dir, os.path.join(self.logs_dir, relative))
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(target, "ab") as handle:
-                handle.write(data)
+            handle = self._logs.get(relative)
+            if handle is None:
+                target = self._inside(self.logs_dir, os.path.join(self.logs_dir, relative))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                handle = self._logs[relative] = open(target, "ab")  # noqa: SIM115 - closed in close()
+            handle.write(data)
+            handle.flush()
 
     def write_outputs(self, outputs: dict[str, bytes]) -> None:
         for path, data in outputs.items():
@@ -76,6 +80,7 @@ class ReturnedFiles:
 
     def close(self) -> None:
         with self._lock:
-            for handle in self._rows.values():
+            for handle in [*self._rows.values(), *self._logs.values()]:
                 handle.close()
             self._rows.clear()
+            self._logs.clear()

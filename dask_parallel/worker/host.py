@@ -271,7 +271,13 @@ class EntryScriptHost:
     ) -> AttemptResult:
         result = self._attempt(mb, attempt, token, payload)
         if self.mirror is not None:  # no shared disk: the log files' news go back with the result
-            result.logs = self.mirror.log_deltas(self.logs_dir) or None
+            known = [handle.name for handle in list(self._files.values())]
+            known.append(os.path.join(self.logs_dir, "user", "entry_script_log", self.node_id,
+                                      f"{self.process_name}.log.txt"))  # fmt: skip
+            for handle in list(self._files.values()):
+                with contextlib.suppress(ValueError, OSError):
+                    handle.flush()
+            result.logs = self.mirror.log_deltas(self.logs_dir, known) or None
             result.outputs = self.mirror.changed_outputs() or None
         return result
 
@@ -327,7 +333,7 @@ class EntryScriptHost:
             return result
         self.activate()
         self.sys_log(f"mini batch {mb.index} ({mb.id}) attempt {attempt} picked: {mb.describe()}")
-        staged: str | None = None
+        staged: str | list[str] | None = None
         self._phase = "read"
         self.watchdog.arm(spec.task_overhead_timeout, "read")
         try:
@@ -410,10 +416,16 @@ class EntryScriptHost:
             self._files[key] = handle
         return handle
 
-    def _finish(self, result: AttemptResult, clock: float, staged: str | None = None) -> AttemptResult:
+    def _finish(
+        self, result: AttemptResult, clock: float, staged: str | list[str] | None = None
+    ) -> AttemptResult:
         result.elapsed = time.monotonic() - clock
         self._current = None
-        if staged:
+        if isinstance(staged, list):  # delivered files: the folder is reused by the next attempt
+            for path in staged:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+        elif staged:
             shutil.rmtree(staged, ignore_errors=True)
         self.sys_log(
             f"mini batch {result.index} ({result.mini_batch_id}) attempt {result.attempt} "
@@ -425,22 +437,24 @@ class EntryScriptHost:
 
     def _load(self, mb: MiniBatch, payload: dict[str, bytes | str] | None = None) -> tuple[Any, str | None]:
         delivered: dict[str, str] = {}
-        staged = os.path.join(self.working_dir, "inputs", f"{mb.id}-{threading.get_ident()}")
         if payload:
             if self.mirror is None:
                 raise RuntimeError("inputs were sent to a worker that shares the client's disk")
-            delivered = self.mirror.materialize(payload, staged)
+            # One folder per thread, reused: creating and removing folders per attempt is slow.
+            folder = os.path.join(self.working_dir, "inputs", f"t{threading.get_ident()}")
+            delivered = self.mirror.materialize(payload, folder)
         if mb.block is not None:
             if not delivered:
                 return self.spec.reader.read(mb.block), None
             paths.redirects.update(delivered)  # the readers open the delivered copies
             try:
-                return self.spec.reader.read(mb.block), staged
+                return self.spec.reader.read(mb.block), list(delivered.values())
             finally:
                 for client_path in delivered:
                     paths.redirects.pop(client_path, None)
-        if not delivered and not any(is_remote(path) for path in mb.files):
-            return list(mb.files), None
+        if not any(is_remote(path) for path in mb.files):
+            return [delivered.get(path, path) for path in mb.files], list(delivered.values()) or None
+        staged = os.path.join(self.working_dir, "inputs", f"{mb.id}-{threading.get_ident()}")
         os.makedirs(staged, exist_ok=True)
         local = []
         for number, uri in enumerate(mb.files):
@@ -455,7 +469,7 @@ class EntryScriptHost:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             fs.get_file(path, target)
             local.append(target)
-        return local, staged
+        return local, [*delivered.values(), staged] if delivered else staged
 
     def _on_timeout(self, label: str, stack: str) -> None:
         current = getattr(self, "_current", None)

@@ -82,9 +82,14 @@ class WorkerMirror:
     def materialize(self, payload: Mapping[str, bytes | str], folder: str) -> dict[str, str]:
         """Write the delivered inputs under ``folder``: client path -> local copy."""
         local: dict[str, str] = {}
+        names = [os.path.basename(path.rstrip("/")) for path in payload]
+        flat = len(set(names)) == len(names)  # the usual case: no sub-folder per file needed
+        os.makedirs(folder, exist_ok=True)
         for number, (client_path, content) in enumerate(sorted(payload.items())):
-            target = os.path.join(folder, f"d{number:05d}", os.path.basename(client_path.rstrip("/")))
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            name = os.path.basename(client_path.rstrip("/"))
+            target = os.path.join(folder, name) if flat else os.path.join(folder, f"d{number:05d}", name)
+            if not flat:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
             if isinstance(content, bytes):
                 with open(target, "wb") as handle:
                     handle.write(content)
@@ -97,24 +102,28 @@ class WorkerMirror:
         return local
 
     # -- what goes back -----------------------------------------------------------------
-    def log_deltas(self, logs_dir: str) -> dict[str, bytes]:
-        """What each log file under ``logs_dir`` gained since the last call."""
+    def log_deltas(self, logs_dir: str, known: list[str] | None = None) -> dict[str, bytes]:
+        """What each log file under ``logs_dir`` gained since the last call.
+
+        ``known`` lists the files to look at (cheap: a stat each); without it the folder is
+        walked (at shutdown, to catch files the script opened itself).
+        """
         deltas: dict[str, bytes] = {}
-        for root, _dirs, files in os.walk(logs_dir):
-            for name in files:
-                path = os.path.join(root, name)
-                offset = self._offsets.get(path, 0)
-                try:
-                    size = os.path.getsize(path)
-                    if size <= offset:
-                        continue
-                    with open(path, "rb") as handle:
-                        handle.seek(offset)
-                        data = handle.read(size - offset)
-                except OSError:
+        if known is None:
+            known = [os.path.join(root, name) for root, _dirs, files in os.walk(logs_dir) for name in files]
+        for path in known:
+            offset = self._offsets.get(path, 0)
+            try:
+                size = os.stat(path).st_size
+                if size <= offset:
                     continue
-                self._offsets[path] = offset + len(data)
-                deltas[os.path.relpath(path, logs_dir).replace(os.sep, "/")] = data
+                with open(path, "rb") as handle:
+                    handle.seek(offset)
+                    data = handle.read(size - offset)
+            except OSError:
+                continue
+            self._offsets[path] = offset + len(data)
+            deltas[os.path.relpath(path, logs_dir).replace(os.sep, "/")] = data
         return deltas
 
     def changed_outputs(self) -> dict[str, bytes]:
