@@ -33,7 +33,7 @@ def local_paths(mb: MiniBatch) -> list[str]:
 
 
 def max_inline_bytes() -> int:
-    return int(parse_bytes(str(config.get("shipping.max-mini-batch-bytes", "64MiB"))))
+    return int(parse_bytes(str(config.get("shipping.max-mini-batch-bytes", "16MiB"))))
 
 
 class InputDelivery:
