@@ -60,9 +60,11 @@ def detect_shared_filesystem(client: Client, run_dir: str, entry_script: str) ->
     finally:
         with contextlib.suppress(OSError):
             os.remove(probe)
-    if not answers:
-        return False, "no worker was connected to check; assuming none sees this disk"
-    blind = sorted(address for address, answer in answers.items() if answer is not True)
+    # A worker closing or restarting right now cannot answer: only the answers count.
+    answered = {address: answer for address, answer in answers.items() if isinstance(answer, bool)}
+    if not answered:
+        return False, "no worker could be asked; assuming none sees this disk"
+    blind = sorted(address for address, answer in answered.items() if not answer)
     if blind:
-        return False, f"{len(blind)} of {len(answers)} workers do not see {run_dir} ({', '.join(blind[:3])})"
-    return True, f"all {len(answers)} workers see {run_dir}"
+        return False, f"{len(blind)} of {len(answered)} workers do not see {run_dir} ({', '.join(blind[:3])})"
+    return True, f"all {len(answered)} workers see {run_dir}"

@@ -52,9 +52,15 @@ def check_versions(client: Client) -> None:
     versions["client"]["packages"]["dask_parallel"] = installed_version()
     # Asked of the module itself: a worker without dask_parallel answers with an error.
     answers = client.run(installed_version, on_error="return")
-    for address, info in (versions.get("workers") or {}).items():
+    workers = versions.get("workers") or {}
+    for address in list(workers):
         answer = answers.get(address)
-        info.setdefault("packages", {})["dask_parallel"] = answer if isinstance(answer, str) else None
+        if isinstance(answer, str):
+            workers[address].setdefault("packages", {})["dask_parallel"] = answer
+        elif isinstance(answer, ImportError) or "No module named" in str(answer):
+            workers[address].setdefault("packages", {})["dask_parallel"] = None
+        else:  # a worker closing or restarting right now: nothing to compare
+            workers.pop(address)
     problems = version_mismatches(versions)
     if problems:
         shown = problems[:10] + ([f"... and {len(problems) - 10} more workers"] if len(problems) > 10 else [])
