@@ -221,13 +221,15 @@ class Driver:
             if self.shipment is not None:
                 for archive in self.shipment.archives:
                     with contextlib.suppress(Exception):
-                        self.client.unregister_worker_plugin(archive.plugin_name)
+                        self.client.unregister_worker_plugin(
+                            ArchivePlugin(archive, self.runtime.job_id[:12]).name
+                        )
 
     # -- workers without the client's disk ------------------------------------------------
     def _start_shipping(self) -> None:
         """Archives to every worker (and later ones); attempt events recorded as markers."""
         for archive in self.shipment.archives:
-            self.client.register_plugin(ArchivePlugin(archive))
+            self.client.register_plugin(ArchivePlugin(archive, self.runtime.job_id[:12]))
         os.makedirs(self.runtime.markers_dir, exist_ok=True)
         self._started_log = open(  # noqa: SIM115 - closed in _finish_shipping
             os.path.join(self.runtime.markers_dir, "workers.started"), "a", encoding="utf-8"

@@ -120,9 +120,11 @@ def unpack(archive: FolderArchive, root: str) -> str:
 class ArchivePlugin(WorkerPlugin):
     """Unpacks one archive on every worker, including workers that join mid-run."""
 
-    def __init__(self, archive: FolderArchive) -> None:
+    def __init__(self, archive: FolderArchive, owner: str = "") -> None:
         self.archive = archive
-        self.name = archive.plugin_name
+        # One registration per job: a job that ends cannot take the archive from another
+        # job that still runs with the same content; the unpacked folder is shared.
+        self.name = f"{archive.plugin_name}-{owner}" if owner else archive.plugin_name
         self.path: str | None = None
 
     def setup(self, worker) -> None:
