@@ -92,18 +92,22 @@ class Cluster:
         _wait_for(lambda: scheduler_file.exists() and scheduler_file.read_text().strip(), "no scheduler")
         time.sleep(0.2)
         self.address = json.loads(scheduler_file.read_text())["address"]
-        mounts = " && ".join(f"mount -t tmpfs none {folder}" for folder in hidden)
-        worker_env = {**env, **self.s3_env}
+        self.worker_env = {**env, **self.s3_env}
         for number in range(2):
-            space = hidden[0] / "worker-space"
-            self._start(
-                ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                 f"{mounts} && exec {DASK} worker {self.address} --nworkers 1 --nthreads 1 "
-                 f"--host 127.0.0.1 --no-dashboard --name isolated-{number} --local-directory {space}"],
-                worker_env, f"worker{number}",
-            )  # fmt: skip
+            self.add_worker(number)
         with Client(self.address) as client:
             client.wait_for_workers(2, timeout=120)
+
+    def add_worker(self, number: int) -> subprocess.Popen:
+        """A worker in its own mount namespace, with empty tmpfs over the hidden folders."""
+        mounts = " && ".join(f"mount -t tmpfs none {folder}" for folder in self.hidden)
+        space = self.hidden[0] / "worker-space"
+        return self._start(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             f"{mounts} && exec {DASK} worker {self.address} --nworkers 1 --nthreads 1 "
+             f"--host 127.0.0.1 --no-dashboard --name isolated-{number} --local-directory {space}"],
+            self.worker_env, f"worker{number}",
+        )  # fmt: skip
 
     def _start(self, args: list[str], env: dict[str, str], name: str) -> subprocess.Popen:
         log = (self.root / f"{name}.log").open("w")
@@ -340,3 +344,41 @@ def test_large_local_inputs_go_through_the_staging_store(cluster, s3, tmp_path):
     rows = (tmp_path / "out" / "result.txt").read_text().splitlines()
     assert sorted(rows) == sorted(f"item_{i:03d}.txt {2 * i}" for i in range(4))
     _assert_no_secret(tmp_path / "run")
+
+
+SLOW = SCRIPT.replace('        print("scoring"', '        time.sleep(0.4)\n        print("scoring"').replace(
+    "import os, signal, sys", "import os, signal, sys, time"
+)
+
+
+def test_a_worker_that_joins_mid_run_gets_the_code_and_takes_work(cluster, tmp_path):
+    import threading
+
+    make_files(tmp_path / "data", 40)
+    output = tmp_path / "out" / "result.txt"
+    job = _job(tmp_path, str(tmp_path / "data"), str(output), script=SLOW)
+    run_dir = tmp_path / "run"
+    results = []
+    runner = threading.Thread(
+        target=lambda: results.append(dp.run(job, client=cluster.address, run_dir=run_dir))
+    )
+    runner.start()
+    ledger = run_dir / "ledger.jsonl"
+    _wait_for(lambda: ledger.exists() and '"attempt"' in ledger.read_text(), "no mini-batch finished", 120)
+    newcomer = cluster.add_worker(2)
+    try:
+        runner.join(timeout=300)
+        assert results and results[0].status == "Completed", (results, cluster.logs())
+        assert sorted(output.read_text().splitlines()) == sorted(
+            f"item_{i:03d}.txt {2 * i}" for i in range(40)
+        )
+        processes = {
+            json.loads(line)["process_name"]
+            for line in (run_dir / "ledger.jsonl").read_text().splitlines()
+            if '"event": "attempt"' in line
+        }
+        assert "process_isolated_2" in processes, processes
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(newcomer.pid, signal.SIGTERM)
+        newcomer.wait(timeout=60)
