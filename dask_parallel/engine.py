@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -178,6 +179,7 @@ def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> 
         to_csv=load_to_csv_settings(spec.code_dir),
         reader=plan.reader,
         concurrency=spec.max_concurrency_per_instance,
+        client_process=f"{socket.gethostname()}:{os.getpid()}",
     )
 
 

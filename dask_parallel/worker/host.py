@@ -40,7 +40,7 @@ from dask_parallel.worker.sandbox import (
     set_current,
 )
 from dask_parallel.worker.user_code import MiniBatchContext, accepts_context, result_length
-from dask_parallel.worker.watchdog import Watchdog
+from dask_parallel.worker.watchdog import AttemptTimedOut, Watchdog
 
 LOG_FORMAT = "%(asctime)s|%(name)s|%(levelname)s|%(process)d|%(message)s"
 TRACEBACK_LIMIT = 8000
@@ -93,7 +93,9 @@ class EntryScriptHost:
             local = getattr(worker, "local_directory", None) or os.path.join(os.getcwd(), "dask-worker-space")
             self.run_dir = os.path.join(local, "dask-parallel", "runs", spec.job_id)
         self.logs_dir = os.path.join(self.run_dir, "logs")
-        self.watchdog = Watchdog(self._on_timeout)
+        # Workers inside the client's own process must not end it when a call hangs.
+        self.in_client_process = spec.client_process == f"{socket.gethostname()}:{os.getpid()}"
+        self.watchdog = Watchdog(self._on_timeout, exit_process=not self.in_client_process)
 
     # -- log files --------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -356,6 +358,13 @@ class EntryScriptHost:
         try:
             with self._captured():
                 value = self.run_function(data, context) if self.wants_context else self.run_function(data)
+        except AttemptTimedOut:
+            result.outcome = Outcome.TIMEOUT
+            result.error = (
+                f"mini batch {mb.id} did not finish in {spec.timeout} seconds; the call was stopped."
+            )
+            self.user_error(f"mini batch {mb.index} ({mb.id}) attempt {attempt}: {result.error}", "")
+            return self._finish(result, clock, staged)
         except BaseException as exc:  # noqa: BLE001
             self.watchdog.disarm()
             trace = traceback.format_exc()

@@ -48,6 +48,8 @@ class RuntimeSpec:
     # get code and inputs through Dask and send rows and log files back with each result.
     shared_filesystem: bool = True
     shipped: tuple[ShippedPath, ...] = ()
+    # "<host>:<pid>" of the client: a worker in that very process must never exit it.
+    client_process: str = ""
 
     @property
     def events_topic(self) -> str:

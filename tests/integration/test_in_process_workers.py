@@ -7,6 +7,7 @@ Each attempt's prints go to the job's log files; the caller's ``sys.stdout`` and
 from __future__ import annotations
 
 import io
+import json
 import sys
 import threading
 
@@ -93,3 +94,40 @@ def test_routed_streams_keep_threads_apart_and_restore_the_original():
     assert original.getvalue() == "main thread\n"
     assert files[0].getvalue() == "thread 0\n" * 50
     assert files[1].getvalue() == "thread 1\n" * 50
+
+
+HANGING = """
+import os
+
+def run(mini_batch):
+    if any(p.endswith("item_001.txt") for p in mini_batch):
+        while True:  # hangs in Python code
+            pass
+    return [os.path.basename(p) for p in mini_batch]
+"""
+
+
+def test_a_timeout_in_an_in_process_worker_stops_the_call_not_the_callers_process(tmp_path):
+    job = file_job(
+        tmp_path,
+        HANGING,
+        files=4,
+        mini_batch_size="1",
+        retry_settings={"max_retries": 1, "timeout": 2},
+    )
+    with (
+        LocalCluster(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        result = dp.run(job, client=client, run_dir=tmp_path / "run")
+    # Still here: the caller's process was not ended by the watchdog.
+    outcomes = [
+        json.loads(line)
+        for line in (tmp_path / "run" / "ledger.jsonl").read_text().splitlines()
+        if '"event": "attempt"' in line
+    ]
+    timed_out = [o for o in outcomes if o["outcome"] == "timeout"]
+    assert timed_out and all(o["index"] == 1 for o in timed_out), outcomes
+    assert "did not finish in 2 seconds" in timed_out[0]["error"]
+    assert sorted(o["index"] for o in outcomes if o["outcome"] == "succeeded") == [0, 2, 3]
+    assert result.mini_batches_failed == 1
