@@ -392,7 +392,17 @@ def _validate(args: argparse.Namespace) -> int:
         f"{args.job_file}: valid. {division} of {plan.kind} input "
         f"{spec.major_input.uri}; {spec.total_processes} worker processes; {output}."
     )
+    _print_local_cluster_note(spec.total_processes, args)
     return EXIT_COMPLETED
+
+
+def _print_local_cluster_note(processes: int, args: argparse.Namespace) -> None:
+    from dask_parallel.execution.cluster import local_cluster_size, uses_local_cluster
+
+    if uses_local_cluster(getattr(args, "scheduler", None)):
+        _, note = local_cluster_size(processes)
+        if note:
+            print(f"note: {note}")
 
 
 # -- status and logs --------------------------------------------------------------------

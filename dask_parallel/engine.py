@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -23,9 +24,13 @@ from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
 from dask_parallel.execution.main_guard import check_main_guard
+from dask_parallel.execution.placement import detect_shared_filesystem
 from dask_parallel.execution.progress import Progress, announce_run_dir
+from dask_parallel.execution.shipping import without_shared_disk
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import JobState, JobStatus, Policy
+from dask_parallel.execution.versions import check_versions
+from dask_parallel.execution.worker_resources import check_resources
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.azure_only import unused_note
@@ -206,6 +211,7 @@ def _runtime_spec(spec: JobSpec, plan: InputPlan, run_dir: str, job_id: str) -> 
         reader=plan.reader,
         concurrency=spec.max_concurrency_per_instance,
         resource_monitor_interval=spec.driver.resource_monitor_interval,
+        client_process=f"{socket.gethostname()}:{os.getpid()}",
     )
 
 
@@ -308,7 +314,21 @@ def _execute(
     link = None
     driver: Driver | None = None
     try:
-        with closing_quietly(connect(client, spec.total_processes)) as connected:
+
+        def notify(message: str) -> None:
+            journal.log(message)
+            print(f"note: {message}", file=sys.stderr)
+
+        with closing_quietly(connect(client, spec.total_processes, notify)) as connected:
+            check_versions(connected)
+            check_resources(connected, spec.dask_resources)
+            shared, why = detect_shared_filesystem(
+                connected, run_dir, os.path.join(spec.code_dir, spec.entry_script)
+            )
+            journal.log(f"workers {'share' if shared else 'do not share'} this disk: {why}")
+            shipment = None
+            if not shared:
+                runtime, shipment = without_shared_disk(spec, runtime, pending, run_dir)
             link = dashboard_link(connected)
             if link:
                 journal.log(f"Dask dashboard: {link}")
@@ -325,6 +345,8 @@ def _execute(
                     step_name=spec.name,
                     window=window,
                     on_result=progress.update,
+                    shipment=shipment,
+                    resources=spec.dask_resources,
                 )
                 driver.winning_parts.update(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}

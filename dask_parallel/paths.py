@@ -44,8 +44,12 @@ def exists(uri: str) -> bool:
         raise InputError(f"cannot reach {uri!r}: {exc}") from None
 
 
+# On a worker that cannot see the client's disk: client path -> the copy delivered to it.
+redirects: dict[str, str] = {}
+
+
 def filesystem(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    return url_to_fs(uri)
+    return url_to_fs(redirects.get(uri, uri))
 
 
 def join(uri: str, *parts: str) -> str:

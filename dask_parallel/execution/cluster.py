@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dask.config
@@ -30,8 +31,37 @@ LOCAL_CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.schedul
 LOCAL_DEATH_TIMEOUT = 180
 
 
+def local_process_limit() -> int:
+    """The most worker processes the built-in local cluster starts (``local-cluster.max-processes``)."""
+    configured = config.get("local-cluster.max-processes")
+    if configured:
+        return max(1, int(configured))
+    return 4 * (os.cpu_count() or 1)
+
+
+def local_cluster_size(requested: int) -> tuple[int, str | None]:
+    """How many processes the built-in local cluster starts for a job, and a note when capped."""
+    configured = config.get("local-cluster.n-workers")
+    wanted = int(configured) if configured else requested
+    limit = local_process_limit()
+    if wanted <= limit:
+        return wanted, None
+    return limit, (
+        f"the local cluster starts {limit} worker processes, not the {wanted} asked for "
+        f"(instance_count * max_concurrency_per_instance); the limit is 4 x {os.cpu_count()} CPUs. "
+        "Set dask-parallel.local-cluster.max-processes to change it, or run on a larger cluster."
+    )
+
+
+def uses_local_cluster(client: Client | str | None) -> bool:
+    """Whether ``connect(client, ...)`` starts the built-in local cluster."""
+    return client is None and not config.get("cluster.address") and not config.get("cluster.class")
+
+
 @contextlib.contextmanager
-def connect(client: Client | str | None, n_workers: int) -> Iterator[Client]:
+def connect(
+    client: Client | str | None, n_workers: int, notify: Callable[[str], None] | None = None
+) -> Iterator[Client]:
     """Yield a client; a cluster started here is closed on the way out.
 
     ``client`` may be a :class:`distributed.Client` (used as it is), a scheduler address
@@ -49,7 +79,7 @@ def connect(client: Client | str | None, n_workers: int) -> Iterator[Client]:
         with _connect_to(str(address)) as connected:
             yield connected
         return
-    cluster = _create_cluster(n_workers)
+    cluster = _create_cluster(n_workers, notify)
     try:
         with Client(cluster) as created:
             if config.get("cluster.class"):
@@ -73,10 +103,15 @@ def _connect_to(address: str) -> Iterator[Client]:
         yield connected
 
 
-def _create_cluster(n_workers: int) -> Any:
+def _create_cluster(n_workers: int, notify: Callable[[str], None] | None = None) -> Any:
     name = config.get("cluster.class")
     if not name:
-        return _local_cluster(n_workers)
+        size, note = local_cluster_size(n_workers)
+        if note:
+            logger.warning(note)
+            if notify is not None:
+                notify(note)
+        return _local_cluster(size)
     cls = _import_cluster_class(str(name))
     kwargs = dict(config.get("cluster.kwargs") or {})
     try:
@@ -106,14 +141,72 @@ def _import_cluster_class(name: str) -> type:
         ) from None
 
 
+def local_gpus() -> list[str]:
+    """The GPU devices the local cluster splits among its processes (``local-cluster.gpus``).
+
+    By default the devices in ``CUDA_VISIBLE_DEVICES``, else those ``nvidia-smi -L`` lists.
+    """
+    configured = config.get("local-cluster.gpus")
+    if configured is not None:
+        if isinstance(configured, int):
+            return [str(i) for i in range(configured)]
+        return [str(d) for d in configured]
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [d.strip() for d in visible.split(",") if d.strip() and d.strip() != "-1"]
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(listed.splitlines()) if line.startswith("GPU ")]
+
+
+def split_devices(devices: list[str], processes: int) -> list[list[str]]:
+    """Each process's own devices, as Azure splits a node's GPUs among its processes.
+
+    >>> split_devices(["0", "1", "2", "3"], 2)
+    [['0', '1'], ['2', '3']]
+    >>> split_devices(["0", "1"], 4)
+    [['0'], ['0'], ['1'], ['1']]
+    """
+    if not devices:
+        return [[] for _ in range(processes)]
+    if len(devices) >= processes:
+        share = len(devices) // processes
+        return [devices[i * share : (i + 1) * share] for i in range(processes)]
+    return [[devices[i * len(devices) // processes]] for i in range(processes)]
+
+
+def _worker_specs(cluster: LocalCluster, n_workers: int) -> dict[Any, dict[str, Any]]:
+    """One spec per worker process: its share of the GPUs and the declared resources."""
+    template = next(iter(cluster.new_worker_spec().values()))
+    declared = {str(k): float(v) for k, v in (config.get("local-cluster.resources") or {}).items()}
+    shares = split_devices(local_gpus(), n_workers)
+    specs = {}
+    for number, devices in enumerate(shares):
+        options = dict(template["options"])
+        resources = dict(declared)
+        if devices:
+            options["env"] = {**(options.get("env") or {}), "CUDA_VISIBLE_DEVICES": ",".join(devices)}
+            resources["GPU"] = float(len(devices))
+        if resources:
+            options["resources"] = resources
+        specs[number] = {"cls": template["cls"], "options": options}
+    return specs
+
+
 def _local_cluster(n_workers: int) -> LocalCluster:
-    configured = config.get("local-cluster.n-workers")
     # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure; and
     # with no allowed failures Dask never re-runs a task whose worker died behind our back:
     # the driver decides every retry and counts every attempt.
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
-        return LocalCluster(
-            n_workers=int(configured) if configured else n_workers,
+        cluster = LocalCluster(
+            n_workers=0,
             threads_per_worker=1,
             processes=True,
             host=config.get("local-cluster.host", "127.0.0.1"),
@@ -122,6 +215,13 @@ def _local_cluster(n_workers: int) -> LocalCluster:
             death_timeout=LOCAL_DEATH_TIMEOUT,
             silence_logs=logging.ERROR,
         )
+        try:
+            cluster.worker_spec.update(_worker_specs(cluster, n_workers))
+            cluster.sync(cluster._correct_state)
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
 
 
 def dashboard_link(client: Client) -> str | None:

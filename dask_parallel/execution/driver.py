@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import heapq
 import itertools
+import os
 import queue
 import threading
 import time
@@ -25,13 +26,15 @@ from distributed.client import FutureCancelledError
 from dask_parallel.batching import MiniBatch, split_mini_batch
 from dask_parallel.execution import cancellation
 from dask_parallel.execution.events import AttemptResult
+from dask_parallel.execution.shipping import Shipment
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Action, JobState, MiniBatchState, Outcome, Report
 from dask_parallel.execution.teardown import unregister_with_deadline
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
-from dask_parallel.rundir.markers import classify_lost_attempt, read_timeout_details
-from dask_parallel.worker.plugin import EntryScriptPlugin, run_mini_batch
+from dask_parallel.rundir.markers import classify_lost_attempt, marker_path, read_timeout_details
+from dask_parallel.worker.code_archive import ArchivePlugin
+from dask_parallel.worker.plugin import EntryScriptPlugin, finish_job, run_mini_batch
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
 OVERVIEW_INTERVAL = 5.0
@@ -55,6 +58,8 @@ class Driver:
         step_name: str,
         window: int,
         on_result: Callable[[AttemptResult, Action], None] | None = None,
+        shipment: Shipment | None = None,
+        resources: dict[str, float] | None = None,
     ) -> None:
         self.client = client
         self.runtime = runtime
@@ -92,6 +97,11 @@ class Driver:
         self._later: list[tuple[MiniBatch, int]] = []  # more follow-ups of one result (halves)
         self.divider: AdaptiveDivider | None = None  # set for mini-batches sized by time
         self._last_speculation = 0.0
+        # Workers without the client's disk: what is sent to them and written from them.
+        self.shipment = shipment
+        self.resources = resources or None  # Dask worker resources each attempt holds
+        self._timed_out: set[str] = set()
+        self._started_log: Any = None
 
     # -- submission -------------------------------------------------------------------
     def _submit(self, batch: list[tuple[MiniBatch, int]], workers: list[str] | None = None) -> list[str]:
@@ -103,18 +113,22 @@ class Driver:
             f"{self.step_name}-mini-batch-{mb.index:06d}-a{attempt}-{self._session}{next(self._serial)}"
             for mb, attempt in batch
         ]
+        delivery = self.shipment.delivery if self.shipment is not None else None
+        payloads = [delivery.payload(mb) if delivery is not None else None for mb, _ in batch]
         futures = self.client.map(
             run_mini_batch,
             [self.runtime.job_id] * len(batch),
             [mb for mb, _ in batch],
             [attempt for _, attempt in batch],
             tokens,
+            payloads,
             key=tokens,
             pure=False,
             retries=0,
             # A preference, not a restriction: a copy must still run if that worker goes away.
             workers=workers or None,
             allow_other_workers=bool(workers),
+            resources=self.resources,
         )
         for token, future, (mb, attempt) in zip(tokens, futures, batch):
             self._inflight[token] = (future, mb, attempt)
@@ -169,6 +183,8 @@ class Driver:
         last_overview = 0.0
         started = time.monotonic()
         plugin = EntryScriptPlugin(self.runtime)
+        if self.shipment is not None:
+            self._start_shipping()
         self._register(plugin)
         self._gatherer.start()
         try:
@@ -231,7 +247,15 @@ class Driver:
                 self.journal.log(message)
             done = self.state.succeeded + self.state.failed
             self.journal.overview(done, self.state.total, self.state.failed, time.monotonic() - started)
+            if self.shipment is not None:
+                self._finish_shipping()  # shutdown() on each worker, their last log lines back
             unregister_with_deadline(self.client, plugin.name, self.runtime.timeout, self.journal.log)
+            if self.shipment is not None:
+                for archive in self.shipment.archives:
+                    with contextlib.suppress(Exception):
+                        self.client.unregister_worker_plugin(
+                            ArchivePlugin(archive, self.runtime.job_id[:12]).name
+                        )
 
     def _register(self, plugin: EntryScriptPlugin) -> None:
         """Install the entry-script host on every worker.
@@ -273,6 +297,59 @@ class Driver:
         lines += [f"  {key}: {state}" for key, state in states.items()]
         return "\n".join(lines)
 
+    # -- workers without the client's disk ------------------------------------------------
+    def _start_shipping(self) -> None:
+        """Archives to every worker (and later ones); attempt events recorded as markers."""
+        assert self.shipment is not None
+        for archive in self.shipment.archives:
+            self.client.register_plugin(ArchivePlugin(archive, self.runtime.job_id[:12]))
+        os.makedirs(self.runtime.markers_dir, exist_ok=True)
+        self._started_log = open(  # noqa: SIM115 - closed in _finish_shipping
+            os.path.join(self.runtime.markers_dir, "workers.started"), "a", encoding="utf-8"
+        )
+        self.client.subscribe_topic(self.runtime.events_topic, self._on_event)
+
+    def _on_event(self, event: tuple[float, Any]) -> None:
+        """A worker started an attempt, or its watchdog stopped one (as files do on a shared disk)."""
+        _, message = event
+        if not isinstance(message, dict):
+            return
+        if message.get("started") and self._started_log is not None:
+            self._started_log.write(f"{message['started']}\n")
+            self._started_log.flush()
+        if message.get("initializing"):
+            with open(
+                os.path.join(self.runtime.markers_dir, "workers.initializing"), "a", encoding="utf-8"
+            ) as out:
+                out.write(f"{message['initializing']}\n")
+        token = message.get("timeout")
+        if token:
+            self._timed_out.add(token)
+            with open(marker_path(self.runtime, token, "timeout"), "w", encoding="utf-8") as out:
+                out.write(str(message.get("message", "")))
+
+    def _finish_shipping(self) -> None:
+        """shutdown() on every worker, and the last of their log and output files back."""
+        assert self.shipment is not None
+        try:
+            finals = self.client.run(finish_job, self.runtime.job_id, on_error="return")
+        except Exception as exc:  # noqa: BLE001 - the cluster went away: keep what came already
+            finals = {}
+            self.journal.log(f"could not collect the workers' last log lines: {exc}")
+        for address, files in sorted(finals.items()):
+            if not isinstance(files, dict):
+                if isinstance(files, BaseException):
+                    self.journal.log(f"could not collect the last log lines of {address}: {files!r}")
+                continue
+            self.shipment.returned.write_logs(files.get("logs") or {})
+            self.shipment.returned.write_outputs(files.get("outputs") or {})
+        with contextlib.suppress(Exception):
+            self.client.unsubscribe_topic(self.runtime.events_topic)
+        if self._started_log is not None:
+            self._started_log.close()
+            self._started_log = None
+        self.shipment.returned.close()
+
     def _cancel_inflight(self) -> None:
         if self._inflight:
             futures = [future for future, _, _ in self._inflight.values()]
@@ -291,6 +368,12 @@ class Driver:
             _, mb, attempt = entry
             if future.status == "finished" and isinstance(value, AttemptResult):
                 result = value
+                if self.shipment is not None:
+                    self.shipment.returned.take(result)
+                    if future.key in self._timed_out and result.outcome is not Outcome.TIMEOUT:
+                        # Dask re-ran, elsewhere, an attempt the watchdog stopped: that is its outcome.
+                        result.outcome, result.error = classify_lost_attempt(self.runtime, str(future.key))
+                        result.part = None
             else:
                 result = self._lost(future, value, mb, attempt)
             follow_up = self._apply(result, mb)

@@ -34,3 +34,9 @@ class AttemptResult:
     part_offset: int = 0
     part_length: int = 0
     error_names: tuple[str, ...] = ()  # class names of the exception run() or the reader raised
+    # From workers that cannot see the client's disk: the rows themselves, what the log
+    # files gained (path relative to logs/ -> bytes) and output files written (client path
+    # -> content); the driver writes them into the run directory.
+    rows: bytes | None = None
+    logs: dict[str, bytes] | None = None
+    outputs: dict[str, bytes] | None = None

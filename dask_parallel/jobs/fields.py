@@ -97,5 +97,6 @@ RESOURCES_KEYS = (
     "shm_size",
     "locations",
     "max_instance_count",
+    "dask_resources",  # beyond Azure: Dask worker resources each mini-batch needs, e.g. {GPU: 1}
 )
 RETRY_KEYS = ("max_retries", "timeout", "split_on_failure", "retry_on", "no_retry_on", "backoff")

@@ -40,6 +40,7 @@ class ResourceConfiguration:
         shm_size: str | None = None,
         locations: list[str] | None = None,
         max_instance_count: int | None = None,
+        dask_resources: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -53,6 +54,7 @@ class ResourceConfiguration:
         self.shm_size = shm_size
         self.locations = locations
         self.max_instance_count = max_instance_count
+        self.dask_resources = dict(dask_resources) if isinstance(dask_resources, Mapping) else dask_resources
 
     @classmethod
     def coerce(cls, value: Any, where: str = "resources") -> ResourceConfiguration:
@@ -75,7 +77,10 @@ class ResourceConfiguration:
 
     def azure_only(self) -> list[str]:
         """Names of the settings that are set but mean nothing on Dask."""
-        return [key for key in RESOURCE_KEYS[1:] if getattr(self, key) not in (None, {}, [])]
+        meaningful = ("instance_count", "dask_resources")
+        return [
+            key for key in RESOURCE_KEYS if key not in meaningful and getattr(self, key) not in (None, {}, [])
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in RESOURCE_KEYS if getattr(self, key) not in (None, {}, [])}

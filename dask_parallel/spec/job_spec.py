@@ -23,6 +23,7 @@ from dask_parallel.jobs.syntax import (
 )
 from dask_parallel.paths import exists, is_remote, normalize_path
 from dask_parallel.redact import redact_text
+from dask_parallel.spec.dask_resources import parse_dask_resources
 from dask_parallel.spec.driver_option_checks import driver_option_warnings
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
 from dask_parallel.spec.sizes import DEFAULT_TARGET_DURATION, is_auto_size, parse_duration
@@ -97,6 +98,7 @@ class JobSpec:
     speculation_multiplier: float = 3.0
     speculation_min_seconds: float = 10.0
     target_duration: float | None = None  # seconds; set: mini-batches are sized by time
+    dask_resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def module_name(self) -> str:
@@ -385,6 +387,7 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         is_deterministic=job.is_deterministic,
         driver=driver,
         **_beyond_azure(job),
+        dask_resources=parse_dask_resources(getattr(job, "resources", None)),
     )
     _check_output_targets(spec)
     return spec

@@ -20,6 +20,7 @@ import time
 import traceback
 from typing import IO, Any
 
+from dask_parallel import paths
 from dask_parallel.batching import MiniBatch
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.policies import exception_names
@@ -27,6 +28,8 @@ from dask_parallel.execution.state import Outcome
 from dask_parallel.outputs.append_row import render_rows
 from dask_parallel.paths import filesystem, is_remote
 from dask_parallel.rundir.markers import classify_lost_attempt, marker_path, write_timeout_details
+from dask_parallel.worker import streams
+from dask_parallel.worker.mirror import WorkerMirror
 from dask_parallel.worker.resource_monitor import ResourceMonitor
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 from dask_parallel.worker.sandbox import (
@@ -39,7 +42,7 @@ from dask_parallel.worker.sandbox import (
     set_current,
 )
 from dask_parallel.worker.user_code import MiniBatchContext, accepts_context, result_length
-from dask_parallel.worker.watchdog import Watchdog
+from dask_parallel.worker.watchdog import AttemptTimedOut, Watchdog
 
 LOG_FORMAT = "%(asctime)s|%(name)s|%(levelname)s|%(process)d|%(message)s"
 TRACEBACK_LIMIT = 8000
@@ -72,6 +75,7 @@ class EntryScriptHost:
 
     def __init__(self, spec: RuntimeSpec, worker: Any = None) -> None:
         self.spec = spec
+        self.worker = worker
         self.worker_address = getattr(worker, "address", "") or ""
         self.node_id, self.process_name = _identity(worker, spec.concurrency)
         self.pid = os.getpid()
@@ -83,8 +87,18 @@ class EntryScriptHost:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._files: dict[str, Any] = {}
+        self.mirror: WorkerMirror | None = None
+        self.code_dir = spec.code_dir
+        if spec.shared_filesystem:
+            self.run_dir = spec.run_dir
+        else:  # this worker's own copy of the run, sent back with each result
+            local = getattr(worker, "local_directory", None) or os.path.join(os.getcwd(), "dask-worker-space")
+            self.run_dir = os.path.join(local, "dask-parallel", "runs", spec.job_id)
+        self.logs_dir = os.path.join(self.run_dir, "logs")
+        # Workers inside the client's own process must not end it when a call hangs.
+        self.in_client_process = spec.client_process == f"{socket.gethostname()}:{os.getpid()}"
+        self.watchdog = Watchdog(self._on_timeout, exit_process=not self.in_client_process)
         self._current: tuple[str, str] | None = None  # (mini-batch id, token) being run
-        self.watchdog = Watchdog(self._on_timeout)
         self.monitor = None
         if spec.resource_monitor_interval > 0:  # --resource_monitor_interval
             perf = self._path("sys", "perf", self.node_id, f"{self.process_name}.csv")
@@ -92,7 +106,7 @@ class EntryScriptHost:
 
     # -- log files --------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
-        path = os.path.join(self.spec.logs_dir, *parts)
+        path = os.path.join(self.logs_dir, *parts)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
@@ -129,18 +143,26 @@ class EntryScriptHost:
 
     @contextlib.contextmanager
     def _captured(self):
-        with contextlib.redirect_stdout(self.stdout), contextlib.redirect_stderr(self.stderr):
+        with streams.captured(self.stdout, self.stderr):
             yield
 
     # -- lifecycle --------------------------------------------------------------------
     def _prepare_process(self) -> None:
         spec = self.spec
+        argv = list(spec.argv)
+        environment = {**spec.environment_variables, "AZUREML_BI_OUTPUT_PATH": spec.output_dir}
+        if not spec.shared_filesystem:
+            self.mirror = mirror = WorkerMirror(spec, self.worker)
+            self.code_dir = mirror.path(spec.code_dir)
+            argv = [mirror.rewrite(arg) for arg in argv]
+            environment = {name: mirror.rewrite(value) for name, value in environment.items()}
         remember_baseline()
-        workdir = os.path.join(spec.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
+        streams.acquire()
+        workdir = os.path.join(self.run_dir, "work", self.node_id, f"{self.process_name}-{self.pid}")
         os.makedirs(workdir, exist_ok=True)
         self.working_dir = workdir
-        self._argv = [os.path.join(spec.code_dir, spec.entry_script), *spec.argv]
-        self._environment = {**spec.environment_variables, "AZUREML_BI_OUTPUT_PATH": spec.output_dir}
+        self._argv = [os.path.join(self.code_dir, spec.entry_script), *argv]
+        self._environment = environment
         level = getattr(logging, spec.logging_level, logging.INFO)
         handler = logging.StreamHandler(self.stdout)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -167,9 +189,9 @@ class EntryScriptHost:
         applied_environment.clear()
         applied_environment.update(self._environment)
         os.chdir(self.working_dir)
-        if self.spec.code_dir in sys.path:
-            sys.path.remove(self.spec.code_dir)
-        sys.path.insert(0, self.spec.code_dir)
+        if self.code_dir in sys.path:
+            sys.path.remove(self.code_dir)
+        sys.path.insert(0, self.code_dir)
         if self.module is not None:
             sys.modules[self.spec.module_name] = self.module
         set_current(self)
@@ -179,7 +201,11 @@ class EntryScriptHost:
             if self.initialized:
                 return
             if not getattr(self, "_prepared", False):
-                self._prepare_process()
+                try:
+                    self._prepare_process()
+                except Exception as exc:  # noqa: BLE001 - e.g. the code archive is missing
+                    message = f"cannot prepare the worker for the entry script: {type(exc).__name__}: {exc}"
+                    raise InitFailed(message, traceback.format_exc()) from None
                 self._prepared = True
             self.activate()
             spec = self.spec
@@ -189,7 +215,7 @@ class EntryScriptHost:
             try:
                 with self._captured():
                     module_spec = importlib.util.spec_from_file_location(
-                        spec.module_name, os.path.join(spec.code_dir, spec.entry_script)
+                        spec.module_name, os.path.join(self.code_dir, spec.entry_script)
                     )
                     if module_spec is None or module_spec.loader is None:
                         raise ImportError(f"cannot import the entry script {spec.entry_script!r} as a module")
@@ -242,8 +268,10 @@ class EntryScriptHost:
             handler = getattr(self, "_root_handler", None)
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
-            if getattr(self, "_prepared", False) and current_host() is self:
-                restore_process(self.spec.module_name, self.module)
+            if getattr(self, "_prepared", False):
+                streams.release()
+                if current_host() is self:
+                    restore_process(self.spec.module_name, self.module)
             for handle in self._files.values():
                 with contextlib.suppress(OSError):
                     handle.close()
@@ -251,7 +279,40 @@ class EntryScriptHost:
             clear_current(self)
 
     # -- one attempt ------------------------------------------------------------------
-    def run_attempt(self, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:
+    def run_attempt(
+        self, mb: MiniBatch, attempt: int, token: str, payload: dict[str, bytes | str] | None = None
+    ) -> AttemptResult:
+        result = self._attempt(mb, attempt, token, payload)
+        if self.mirror is not None:  # no shared disk: the log files' news go back with the result
+            known = [handle.name for handle in list(self._files.values())]
+            known.append(os.path.join(self.logs_dir, "user", "entry_script_log", self.node_id,
+                                      f"{self.process_name}.log.txt"))  # fmt: skip
+            for handle in list(self._files.values()):
+                with contextlib.suppress(ValueError, OSError):
+                    handle.flush()
+            result.logs = self.mirror.log_deltas(self.logs_dir, known) or None
+            result.outputs = self.mirror.changed_outputs() or None
+        return result
+
+    def take_remaining_files(self) -> dict[str, dict[str, bytes]]:
+        """After shutdown(): what the log and output files gained since the last result."""
+        if self.mirror is None:
+            return {"logs": {}, "outputs": {}}
+        return {"logs": self.mirror.log_deltas(self.logs_dir), "outputs": self.mirror.changed_outputs()}
+
+    def _marker(self, token: str, kind: str) -> str:
+        return os.path.join(self.run_dir, "attempts", f"{token}.{kind}")
+
+    def _report_event(self, **message: str) -> None:
+        """Tell the client through the scheduler (workers without the client's disk)."""
+        log_event = getattr(self.worker, "log_event", None)
+        if log_event is not None:
+            with contextlib.suppress(Exception):
+                log_event(self.spec.events_topic, message)
+
+    def _attempt(
+        self, mb: MiniBatch, attempt: int, token: str, payload: dict[str, bytes | str] | None
+    ) -> AttemptResult:
         spec = self.spec
         result = AttemptResult(
             mini_batch_id=mb.id,
@@ -265,12 +326,12 @@ class EntryScriptHost:
             worker=self.worker_address,
             start_time=time.time(),
         )
-        if os.path.exists(marker_path(spec, token, "timeout")):
+        if spec.shared_filesystem and os.path.exists(marker_path(spec, token, "timeout")):
             # Dask re-ran a task whose call was stopped by the watchdog: report that instead.
             result.outcome, result.error = classify_lost_attempt(spec, token)
             return result
         if not self.initialized:
-            self._log_token("initializing", token)
+            self._mark_token("initializing", token)
         self._current = (mb.id, token)
         self._current_started = time.time()  # wall clock, for a timeout's report row
         clock = time.monotonic()
@@ -282,14 +343,14 @@ class EntryScriptHost:
         except InitFailed as exc:
             result.outcome, result.error, result.traceback = Outcome.INIT_ERROR, exc.args[0], exc.args[1]
             return result
-        self._log_token("started", token)
+        self._mark_token("started", token)
         self.activate()
         self.sys_log(f"mini batch {mb.index} ({mb.id}) attempt {attempt} picked: {mb.describe()}")
-        staged: str | None = None
+        staged: str | list[str] | None = None
         self._phase = "read"
         self.watchdog.arm(spec.task_overhead_timeout, "read")
         try:
-            data, staged = self._load(mb)
+            data, staged = self._load(mb, payload)
         except BaseException as exc:  # noqa: BLE001
             self.watchdog.disarm()
             trace = traceback.format_exc()
@@ -309,6 +370,13 @@ class EntryScriptHost:
         try:
             with self._captured():
                 value = self.run_function(data, context) if self.wants_context else self.run_function(data)
+        except AttemptTimedOut:
+            result.outcome = Outcome.TIMEOUT
+            result.error = (
+                f"mini batch {mb.id} did not finish in {spec.timeout} seconds; the call was stopped."
+            )
+            self.user_error(f"mini batch {mb.index} ({mb.id}) attempt {attempt}: {result.error}", "")
+            return self._finish(result, clock, staged)
         except BaseException as exc:  # noqa: BLE001
             self.watchdog.disarm()
             trace = traceback.format_exc()
@@ -339,6 +407,9 @@ class EntryScriptHost:
         if spec.append_row and count:
             try:
                 rows = render_rows(value, spec.to_csv, spec.dataframe_header).encode("utf-8")
+                if not spec.shared_filesystem:  # the driver writes them into the client's run dir
+                    result.rows = rows
+                    return self._finish(result, clock, staged)
                 with self._write_lock:  # a worker with several threads shares this file
                     stream = self._stream("rows", spec.parts_dir, "rows", binary=True)
                     stream.seek(0, os.SEEK_END)
@@ -355,6 +426,14 @@ class EntryScriptHost:
                 result.part = None
                 return self._finish(result, clock, staged)
         return self._finish(result, clock, staged)
+
+    def _mark_token(self, kind: str, token: str) -> None:
+        """Record that ``token`` reached ``kind`` (initializing, started), read after a loss:
+        in ``attempts/`` on a shared disk, otherwise as an event the driver writes there."""
+        if self.spec.shared_filesystem:
+            self._log_token(kind, token)
+        else:
+            self._report_event(**{kind: token})
 
     def _log_token(self, kind: str, token: str) -> None:
         """Append ``token`` to this process's ``attempts/*.<kind>`` file, read after a loss."""
@@ -374,10 +453,16 @@ class EntryScriptHost:
             self._files[key] = handle
         return handle
 
-    def _finish(self, result: AttemptResult, clock: float, staged: str | None = None) -> AttemptResult:
+    def _finish(
+        self, result: AttemptResult, clock: float, staged: str | list[str] | None = None
+    ) -> AttemptResult:
         result.elapsed = time.monotonic() - clock
         self._current = None
-        if staged:
+        if isinstance(staged, list):  # delivered files: the folder is reused by the next attempt
+            for path in staged:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+        elif staged:
             shutil.rmtree(staged, ignore_errors=True)
         self.sys_log(
             f"mini batch {result.index} ({result.mini_batch_id}) attempt {result.attempt} "
@@ -387,17 +472,37 @@ class EntryScriptHost:
         )
         return result
 
-    def _load(self, mb: MiniBatch) -> tuple[Any, str | None]:
+    def _load(
+        self, mb: MiniBatch, payload: dict[str, bytes | str] | None = None
+    ) -> tuple[Any, str | list[str] | None]:
+        """The mini-batch's data for run(), and what to remove afterwards (a folder or files)."""
+        delivered: dict[str, str] = {}
+        if payload:
+            if self.mirror is None:
+                raise RuntimeError("inputs were sent to a worker that shares the client's disk")
+            # One folder per thread, reused: creating and removing folders per attempt is slow.
+            folder = os.path.join(self.working_dir, "inputs", f"t{threading.get_ident()}")
+            delivered = self.mirror.materialize(payload, folder)
         if mb.block is not None:
             if self.spec.reader is None:
                 raise RuntimeError(f"mini batch {mb.id} holds table rows but the job has no table reader")
-            return self.spec.reader.read(mb.block), None
+            if not delivered:
+                return self.spec.reader.read(mb.block), None
+            paths.redirects.update(delivered)  # the readers open the delivered copies
+            try:
+                return self.spec.reader.read(mb.block), list(delivered.values())
+            finally:
+                for client_path in delivered:
+                    paths.redirects.pop(client_path, None)
         if not any(is_remote(path) for path in mb.files):
-            return list(mb.files), None
-        staged = os.path.join(self.working_dir, "inputs", mb.id)
+            return [delivered.get(path, path) for path in mb.files], list(delivered.values()) or None
+        staged = os.path.join(self.working_dir, "inputs", f"{mb.id}-{threading.get_ident()}")
         os.makedirs(staged, exist_ok=True)
         local = []
         for number, uri in enumerate(mb.files):
+            if uri in delivered:
+                local.append(delivered[uri])
+                continue
             if not is_remote(uri):
                 local.append(uri)
                 continue
@@ -406,7 +511,7 @@ class EntryScriptHost:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             fs.get_file(path, target)
             local.append(target)
-        return local, staged
+        return local, [*delivered.values(), staged] if delivered else staged
 
     def _on_timeout(self, label: str, stack: str) -> None:
         current = self._current
@@ -425,20 +530,26 @@ class EntryScriptHost:
         self.sys_log(message)
         if current is not None:
             started = getattr(self, "_current_started", None) or time.time()
-            write_timeout_details(
-                spec,
-                current[1],
-                {
-                    "node_id": self.node_id,
-                    "process_name": self.process_name,
-                    "pid": self.pid,
-                    "worker": self.worker_address,
-                    "start_time": started,
-                    "elapsed": time.time() - started,
-                },
-            )
-            with open(marker_path(spec, current[1], "timeout"), "w", encoding="utf-8") as out:
-                out.write(("init: " if label == "init" else "") + message)
+            text = ("init: " if label == "init" else "") + message
+            if spec.shared_filesystem:
+                write_timeout_details(
+                    spec,
+                    current[1],
+                    {
+                        "node_id": self.node_id,
+                        "process_name": self.process_name,
+                        "pid": self.pid,
+                        "worker": self.worker_address,
+                        "start_time": started,
+                        "elapsed": time.time() - started,
+                    },
+                )
+            os.makedirs(os.path.dirname(self._marker(current[1], "timeout")), exist_ok=True)
+            with open(self._marker(current[1], "timeout"), "w", encoding="utf-8") as out:
+                out.write(text)
+            if not spec.shared_filesystem:
+                self._report_event(timeout=current[1], message=text)
+                time.sleep(0.5)  # the event leaves with the worker's next batched send
         for handle in self._files.values():
             with contextlib.suppress(Exception):
                 handle.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from distributed import Worker, WorkerPlugin, get_worker
 
 from dask_parallel.batching import MiniBatch
@@ -35,8 +37,14 @@ class EntryScriptPlugin(WorkerPlugin):
             host.shutdown()
 
 
-def run_mini_batch(job_id: str, mb: MiniBatch, attempt: int, token: str) -> AttemptResult:
-    """The Dask task: one attempt of one mini-batch on this worker's host."""
+def run_mini_batch(
+    job_id: str, mb: MiniBatch, attempt: int, token: str, payload: dict[str, bytes | str] | None = None
+) -> AttemptResult:
+    """The Dask task: one attempt of one mini-batch on this worker's host.
+
+    ``payload`` carries the mini-batch's local input files for a worker that cannot see
+    the client's disk: client path -> bytes, or -> the URL of its staged copy.
+    """
     worker = get_worker()
     plugin = worker.plugins.get(plugin_name(job_id))
     if not isinstance(plugin, EntryScriptPlugin):
@@ -44,4 +52,15 @@ def run_mini_batch(job_id: str, mb: MiniBatch, attempt: int, token: str) -> Atte
     if plugin.host is None:  # the task arrived before the plugin's setup finished
         plugin.setup(worker)
     assert plugin.host is not None
-    return plugin.host.run_attempt(mb, attempt, token)
+    return plugin.host.run_attempt(mb, attempt, token, payload)
+
+
+def finish_job(job_id: str, dask_worker: Any = None) -> dict[str, dict[str, bytes]] | None:
+    """Run by the driver on every worker at the end (``client.run``): call shutdown() and
+    return what the log and output files gained since the last result."""
+    plugin = (dask_worker.plugins if dask_worker is not None else {}).get(plugin_name(job_id))
+    host = getattr(plugin, "host", None)
+    if host is None:
+        return None
+    host.shutdown()
+    return host.take_remaining_files()

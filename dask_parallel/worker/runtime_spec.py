@@ -10,6 +10,21 @@ from dask_parallel.rundir.layout import RunLayout
 
 
 @dataclasses.dataclass(frozen=True)
+class ShippedPath:
+    """A client path a worker without the client's disk gets its own copy of.
+
+    ``code`` and ``input`` folders (or files) arrive as the archive ``digest``; ``output``
+    folders start empty on the worker and what the script writes there comes back.
+    """
+
+    client_path: str
+    kind: str
+    digest: str | None = None
+    is_file: bool = False
+    name: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class RuntimeSpec:
     """What a worker needs to host the entry script of one job."""
 
@@ -30,6 +45,17 @@ class RuntimeSpec:
     reader: TableReader | None
     concurrency: int
     resource_monitor_interval: int = 0  # seconds between usage rows; 0: no monitor
+    # False: the workers cannot see the client's disk; they work in their local directory,
+    # get code and inputs through Dask and send rows and log files back with each result.
+    shared_filesystem: bool = True
+    shipped: tuple[ShippedPath, ...] = ()
+    # "<host>:<pid>" of the client: a worker in that very process must never exit it.
+    client_process: str = ""
+
+    @property
+    def events_topic(self) -> str:
+        """The Dask event topic on which workers report started and stopped attempts."""
+        return f"dask-parallel-{self.job_id}"
 
     @property
     def logs_dir(self) -> str:

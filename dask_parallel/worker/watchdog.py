@@ -3,6 +3,10 @@
 Dask cannot cancel a running task, and Python cannot interrupt a thread stuck in C code,
 so the only reliable stop is the process itself. The watchdog writes why it fired, dumps
 the stuck thread's stack for the user, and exits; the Dask nanny starts a fresh process.
+
+A worker inside the caller's own process (``Client(processes=False)``) must not end that
+process (a notebook's kernel): there the watchdog raises :class:`AttemptTimedOut` in the
+stuck thread instead, which stops Python code (not a call stuck in C).
 """
 
 from __future__ import annotations
@@ -17,11 +21,22 @@ from collections.abc import Callable
 TIMEOUT_EXIT_CODE = 71  # the code Azure's driver uses for "task timeout"
 
 
+class AttemptTimedOut(BaseException):
+    """Raised in a call the watchdog stopped, in a worker that must not exit."""
+
+
+def _interrupt(thread_id: int) -> None:
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(AttemptTimedOut))
+
+
 class Watchdog:
     """One background thread per process; ``arm`` before a call, ``disarm`` after it."""
 
-    def __init__(self, on_fire: Callable[[str, str], None]) -> None:
+    def __init__(self, on_fire: Callable[[str, str], None], exit_process: bool = True) -> None:
         self._on_fire = on_fire
+        self._exit_process = exit_process
         self._lock = threading.Condition()
         self._deadline: float | None = None
         self._label = ""
@@ -55,4 +70,9 @@ class Watchdog:
             try:
                 self._on_fire(label, stack)
             finally:
-                os._exit(TIMEOUT_EXIT_CODE)
+                if self._exit_process:
+                    os._exit(TIMEOUT_EXIT_CODE)
+            with self._lock:
+                self._deadline = None
+            if thread_id:
+                _interrupt(thread_id)
