@@ -94,6 +94,7 @@ class ReuseRecord:
 
 
 def record_path(reuse_key: str) -> str:
+    """Where the record of ``reuse_key`` is kept: ``<reuse-cache>/<key>.json``."""
     return os.path.join(cache_dir(), f"{reuse_key}.json")
 
 
