@@ -367,7 +367,7 @@ def _execute(
         ) from None
     result = _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
     if reuse_key is not None and result.status == "Completed":
-        reuse.remember(reuse_key, result, spec)
+        reuse.remember(reuse_key, result)
     return result
 
 

@@ -1,27 +1,23 @@
-"""Command-step reuse: a deterministic command whose definition and inputs did not change
-is not run again (parallel steps are reused by :mod:`dask_parallel.rundir.reuse` in ``api.run``).
+"""The reuse key of a pipeline command step (parallel steps are keyed by ``engine.run``).
 
-The key hashes the step's definition (command or entry script and every setting), the
-content of its code folder and the identity of every input (file paths, sizes and
-versions; :mod:`dask_parallel.rundir.fingerprint`), and any output path the user chose. Records live in a
-``.step-cache`` folder beside the run directories, and a record is used only while the
-outputs it points at still exist.
+A deterministic command whose definition and inputs did not change is not run again. The
+key hashes the step's definition (command line, environment variables), the content of its
+code folder, the identity of every input (file paths, sizes and versions;
+:mod:`dask_parallel.rundir.fingerprint`) and any output path the user chose. Looking the
+key up and remembering a completed step is the one reuse cache of
+:mod:`dask_parallel.rundir.reuse`, with its location, record format and validity rule.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Any
 
 from dask_parallel.jobs.command import Command
 from dask_parallel.jobs.entities import Input, Output
-from dask_parallel.paths import exists, is_remote
-from dask_parallel.rundir.atomic import write_json_atomic
+from dask_parallel.paths import exists
 from dask_parallel.rundir.fingerprint import code_fingerprint, digest, tree_fingerprint
-
-CACHE_DIR = ".step-cache"
 
 
 def _content(path: str) -> Any:
@@ -55,25 +51,3 @@ def step_key(node: Command, code_dir: str, staged_outputs: set[str]) -> str:
         },
     }
     return digest(definition)[:32]
-
-
-def lookup(cache_root: str, key: str) -> dict[str, Any] | None:
-    """The record of an earlier successful run of the same step, if its outputs still exist."""
-    path = os.path.join(cache_root, CACHE_DIR, f"{key}.json")
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    outputs = record.get("outputs", {})
-    if any(not is_remote(uri) and not os.path.exists(uri) for uri in outputs.values()):
-        return None
-    return record
-
-
-def remember(cache_root: str, key: str, record: dict[str, Any]) -> None:
-    folder = os.path.join(cache_root, CACHE_DIR)
-    os.makedirs(folder, exist_ok=True)
-    write_json_atomic(os.path.join(folder, f"{key}.json"), record, indent=2, default=str)

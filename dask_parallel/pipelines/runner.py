@@ -33,7 +33,6 @@ from dask_parallel.jobs.command import Command, execute_command, render_command
 from dask_parallel.jobs.entities import Input, Output
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.paths import is_remote, normalize_path
-from dask_parallel.pipelines import reuse
 from dask_parallel.pipelines.graph import (
     Produced,
     code_dir,
@@ -45,7 +44,9 @@ from dask_parallel.pipelines.graph import (
 )
 from dask_parallel.pipelines.job import PipelineJob
 from dask_parallel.pipelines.result import PipelineResult
+from dask_parallel.pipelines.reuse import step_key
 from dask_parallel.pipelines.saved import save_definition
+from dask_parallel.rundir import reuse
 from dask_parallel.rundir.atomic import write_json_atomic
 from dask_parallel.rundir.layout import new_run_dir
 from dask_parallel.rundir.result import JobResult
@@ -122,7 +123,6 @@ class _StepRunner:
         self.run_dir = run_dir
         self.base_dir = base_dir
         self.show_progress = show_progress
-        self.cache_root = os.path.dirname(run_dir)
 
     def run(self, step: str, node: Any) -> JobResult:
         step_dir = os.path.join(self.run_dir, step)
@@ -156,18 +156,19 @@ class _StepRunner:
 
     def _reuse_or_run_command(self, node: Command, step_dir: str, started: float) -> JobResult:
         staged = {k for k, v in node.outputs.items() if not isinstance(v, Output) or v.path is None}
-        key = reuse.step_key(node, code_dir(node, self.base_dir), staged) if node.is_deterministic else None
-        record = None
+        key = step_key(node, code_dir(node, self.base_dir), staged) if node.is_deterministic else None
+        earlier = None
         if key is not None and not self.job.settings.force_rerun:
-            record = reuse.lookup(self.cache_root, key)
-        if record is not None:
+            earlier = reuse.lookup(key)
+        if earlier is not None:
             os.makedirs(step_dir, exist_ok=True)
             with open(os.path.join(step_dir, "reused_from.txt"), "w", encoding="utf-8") as handle:
-                handle.write(record["run_dir"] + "\n")
-            return _completed(step_dir, dict(record["outputs"]), started, reused=True)
+                handle.write(f"{earlier.reused_from}\n")
+            outputs = dict(earlier.outputs)
+            return step_result(step_dir, "Completed", outputs, None, started, True, earlier.reused_from)
         result = self._run_command(node, step_dir, started)
         if result.status == "Completed" and key is not None:
-            reuse.remember(self.cache_root, key, {"run_dir": step_dir, "outputs": result.outputs})
+            reuse.remember(key, result)
         return result
 
     def _run_command(self, node: Command, step_dir: str, started: float) -> JobResult:
@@ -235,6 +236,7 @@ def step_result(
     error: str | None,
     started: float,
     reused: bool = False,
+    reused_from: str | None = None,
 ) -> JobResult:
     """The result of a step that processed no mini-batches (a command, or one never run)."""
     return JobResult(
@@ -251,6 +253,7 @@ def step_result(
         started=started,
         finished=time.time(),
         reused=reused,
+        reused_from=reused_from,
     )
 
 

@@ -1,8 +1,17 @@
-"""Reuse of identical completed runs (``is_deterministic=True``, v1 ``allow_reuse``).
+"""The one reuse cache: completed deterministic runs, parallel jobs and pipeline command steps.
 
-A run is identical when its settings, its entry-script code, its side inputs and its
-input files (path, size, version) are the same. The earlier result is reused only while
-its outputs are still exactly as that run left them.
+A run is reused when an identical one (same key) completed earlier and its outputs are
+still exactly as it left them. Parallel jobs (``is_deterministic=True``, v1 ``allow_reuse``)
+are keyed by :func:`key`: their settings, entry-script code, side inputs and input files
+(path, size, version). Pipeline command steps are keyed by
+:func:`dask_parallel.pipelines.reuse.step_key`. Both kinds share everything else:
+
+- one location, the ``dask-parallel.reuse-cache`` setting (``~/.cache/dask-parallel/reuse``),
+  one ``<key>.json`` file per key, written atomically (:mod:`dask_parallel.rundir.atomic`);
+- one record format (:class:`ReuseRecord`): the run directory, its outputs, the outputs'
+  state (:func:`outputs_state`), the status, the time and the run's :class:`JobResult`;
+- one validity rule (:func:`still_valid`): the run directory still exists and every output
+  is unchanged since the record was written (a deleted or edited output invalidates it).
 """
 
 from __future__ import annotations
@@ -23,13 +32,17 @@ from dask_parallel.rundir.result import JobResult
 
 logger = logging.getLogger(__name__)
 
+RECORD_VERSION = 1
+
 
 def cache_dir() -> str:
+    """The cache folder: the ``dask-parallel.reuse-cache`` setting, user paths expanded."""
     folder = config.get("reuse-cache") or os.path.join("~", ".cache", "dask-parallel", "reuse")
     return os.path.abspath(os.path.expanduser(folder))
 
 
 def key(spec: Any, identity: dict[str, Any], *, run_dir: str) -> str:
+    """The reuse key of a parallel job: settings, entry-script code, input files, side inputs."""
     settings = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str).replace(run_dir, "<RUN_DIR>")
     side_inputs = {}
     for name, value in spec.side_inputs.items():
@@ -47,40 +60,96 @@ def key(spec: Any, identity: dict[str, Any], *, run_dir: str) -> str:
     )
 
 
-def _outputs_state(outputs: dict[str, str]) -> dict[str, str | None]:
-    state = {}
+def outputs_state(outputs: dict[str, str]) -> dict[str, str | None]:
+    """Each output's fingerprint (every file's path, size and version), None when it is absent."""
+    state: dict[str, str | None] = {}
     for name, uri in outputs.items():
         try:
             state[name] = tree_fingerprint(uri) if exists(uri) else None
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - an unreadable output counts as absent
             state[name] = None
     return state
 
 
-def remember(reuse_key: str, result: JobResult, spec: Any) -> None:
-    folder = cache_dir()
-    os.makedirs(folder, exist_ok=True)
-    record = {"result": dataclasses.asdict(result), "outputs_state": _outputs_state(result.outputs)}
-    write_json_atomic(os.path.join(folder, f"{reuse_key}.json"), record, default=str)
+@dataclasses.dataclass(frozen=True)
+class ReuseRecord:
+    """What the cache remembers of one completed run (one ``<key>.json``)."""
+
+    key: str
+    run_dir: str
+    outputs: dict[str, str]
+    outputs_state: dict[str, str | None]
+    status: str
+    time: float
+    result: dict[str, Any]
+    """The run's :class:`JobResult` as a mapping (mini-batch counts, name, timings)."""
+    version: int = RECORD_VERSION
+
+    def job_result(self) -> JobResult:
+        """The earlier run's result, marked as reused from its run directory."""
+        fields = {f.name for f in dataclasses.fields(JobResult)}
+        details = {k: v for k, v in self.result.items() if k in fields}
+        details.update(run_dir=self.run_dir, outputs=dict(self.outputs), status=self.status)
+        return JobResult(**{**details, "reused": True, "reused_from": self.run_dir})
 
 
-def lookup(reuse_key: str) -> JobResult | None:
-    """The earlier identical run's result, if its outputs are untouched."""
-    path = os.path.join(cache_dir(), f"{reuse_key}.json")
-    if not os.path.exists(path):
+def record_path(reuse_key: str) -> str:
+    """Where the record of ``reuse_key`` is kept: ``<reuse-cache>/<key>.json``."""
+    return os.path.join(cache_dir(), f"{reuse_key}.json")
+
+
+def still_valid(record: ReuseRecord) -> bool:
+    """The one validity rule: the run directory exists and its outputs are unchanged."""
+    if not os.path.isdir(record.run_dir):
+        logger.info("not reusing %s: its run directory is gone", record.run_dir)
+        return False
+    if outputs_state(record.outputs) != record.outputs_state:
+        logger.info("not reusing %s: its outputs were deleted or changed since", record.run_dir)
+        return False
+    return True
+
+
+def remember(reuse_key: str, result: JobResult) -> ReuseRecord:
+    """Record ``result`` (a completed run) under ``reuse_key``, its outputs' state taken now."""
+    record = ReuseRecord(
+        key=reuse_key,
+        run_dir=result.run_dir,
+        outputs=dict(result.outputs),
+        outputs_state=outputs_state(result.outputs),
+        status=str(getattr(result.status, "value", result.status)),
+        time=time.time(),
+        result=dataclasses.asdict(result),
+    )
+    write_json_atomic(record_path(reuse_key), dataclasses.asdict(record), indent=2, default=str)
+    return record
+
+
+def read_record(reuse_key: str) -> ReuseRecord | None:
+    """The record stored under ``reuse_key`` (valid or not); None if absent or unreadable."""
+    path = record_path(reuse_key)
+    if not os.path.isfile(path):
         return None
     try:
         with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-        result = JobResult(**{**record["result"], "reused": True, "reused_from": record["result"]["run_dir"]})
+            document = json.load(handle)
+        record = ReuseRecord(**document)
     except (OSError, ValueError, TypeError):
+        logger.info("ignoring the unreadable reuse record %s", path)
         return None
-    if not os.path.isdir(result.run_dir):
+    if record.key != reuse_key or record.version != RECORD_VERSION:
         return None
-    if _outputs_state(result.outputs) != record["outputs_state"]:
-        logger.info("not reusing %s: its outputs changed since", result.run_dir)
+    return record
+
+
+def lookup(reuse_key: str) -> JobResult | None:
+    """The earlier identical run's result (``reused=True``), if its record is still valid."""
+    record = read_record(reuse_key)
+    if record is None or not still_valid(record):
         return None
-    return result
+    try:
+        return record.job_result()
+    except TypeError:  # a record whose result does not fit JobResult
+        return None
 
 
 def record_reuse(earlier: JobResult, run_dir: str, spec: Any, *, announce: bool = True) -> JobResult:

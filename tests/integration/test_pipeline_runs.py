@@ -202,6 +202,12 @@ def test_unchanged_steps_are_reused_and_force_rerun_runs_them(tmp_path, client):
     forced = dp.run(job, client=client, run_dir=tmp_path / "runs" / "four")
     assert not any(s.reused for s in forced.steps.values())
     assert log.read_text() == "ran\nran\n"
+    # The copy step's record now points at the forced run; an output edited since runs it again.
+    with open(Path(forced.steps["copied"].outputs["dst"]) / "item_000.txt", "a") as handle:
+        handle.write("edited by hand\n")
+    edited = dp.run(p(raw=raw, log=str(log), mbs=1), client=client, run_dir=tmp_path / "runs" / "five")
+    assert edited.status == "Completed" and not edited.steps["copied"].reused
+    assert log.read_text() == "ran\nran\nran\n"
 
 
 def test_tabular_mltable_needs_direct_mode(tmp_path, client):
