@@ -96,7 +96,9 @@ def _kept_result(step: str, entry: dict[str, Any], run_dir: str) -> JobResult:
     from dask_parallel.pipelines.runner import step_result
 
     folder = entry.get("run_dir") or os.path.join(run_dir, step)
-    return step_result(folder, "Completed", dict(entry.get("outputs") or {}), None, time.time(), reused=True)
+    outputs = dict(entry.get("outputs") or {})
+    # kept from before the resume: reused from the step's own earlier run folder
+    return step_result(folder, "Completed", outputs, None, time.time(), reused=True, reused_from=folder)
 
 
 def resume_pipeline(
@@ -114,7 +116,7 @@ def resume_pipeline(
     pipelines never import the engine."""
     from dask_parallel.pipelines.runner import execute_pipeline
     from dask_parallel.pipelines.saved import load_definition
-    from dask_parallel.rundir.resume import running_pid
+    from dask_parallel.rundir.claim import driver_state
 
     folder = os.path.abspath(os.fspath(run_dir))
     if not is_pipeline_run_dir(folder):
@@ -126,9 +128,11 @@ def resume_pipeline(
         raise ResumeError(f"the pipeline in {folder!r} already completed; there is nothing to resume.")
     for step, entry in document.get("steps", {}).items():
         step_dir = entry.get("run_dir") or os.path.join(folder, step)
-        pid = running_pid(step_dir) if os.path.isdir(step_dir) else None
-        if pid is not None:
-            raise ResumeError(f"cannot resume {folder!r}: step {step!r} is still running in process {pid}.")
+        found = driver_state(step_dir) if os.path.isdir(step_dir) else None
+        if found is not None and found[0] != "dead":
+            raise ResumeError(
+                f"cannot resume {folder!r}: step {step!r} is still running ({found[1].describe()})."
+            )
     job, base = load_definition(folder)
     steps = document.get("steps", {})
     done = {

@@ -135,7 +135,10 @@ class _StepRunner:
                 and self.resume_parallel is not None
                 and os.path.exists(os.path.join(step_dir, "job.json"))
             ):
-                return self.resume_parallel(step_dir, client=self.client, show_progress=self.show_progress)
+                # the saved definition carries the values job.json leaves out (secrets)
+                return self.resume_parallel(
+                    step_dir, client=self.client, show_progress=self.show_progress, job=node
+                )
             if isinstance(node, Parallel):
                 if self.job.settings.force_rerun:
                     node.is_deterministic = False  # engine.run reuses deterministic jobs

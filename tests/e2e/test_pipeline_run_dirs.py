@@ -124,7 +124,8 @@ def test_sigterm_cancels_a_pipeline_then_status_logs_and_resume(tmp_path, python
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     summary = json.loads(resumed.stdout)
     assert summary["status"] == "Completed"
-    assert summary["steps"]["prep"]["reused"] is True  # the finished command step is kept
+    # the finished command step is kept, not run again
+    assert summary["steps"]["prep"]["reused_from"] == str(run_dir / "prep")
     prep_log = (run_dir / "prep" / "logs" / "user" / "std_log.txt").read_text()
     assert prep_log.count("$ python prep.py") == 1
     rows = Path(summary["steps"]["score"]["outputs"]["out"]).read_text().split()

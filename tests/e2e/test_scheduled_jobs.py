@@ -122,7 +122,8 @@ def test_detach_follow_cancel_and_resume(example, tmp_path, env):
     finally:
         _stop(handle["pid"])
 
-    resumed = cli("resume", str(run_dir), "--json", "--quiet", cwd=tmp_path, env=env)
+    # job.json keeps no environment_variables values: the scheduler exports them again
+    resumed = cli("resume", str(run_dir), "--json", "--quiet", cwd=tmp_path, env={**env, "MODE": "ok"})
     assert resumed.returncode == 0, resumed.stderr
     assert document(resumed)["counts"]["mini_batches_succeeded"] == 40
 
