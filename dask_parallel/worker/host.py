@@ -9,6 +9,7 @@ under a watchdog; unregistering the plugin at the end of the job calls ``shutdow
 from __future__ import annotations
 
 import contextlib
+import enum
 import importlib.util
 import logging
 import os
@@ -52,6 +53,15 @@ class InitFailed(Exception):
     pass
 
 
+class HostState(str, enum.Enum):
+    """Where a job's entry-script host is in its life, in one worker process."""
+
+    NEW = "new"  # nothing prepared, no user code loaded
+    PREPARED = "prepared"  # process settings and log files in place; init() has not succeeded yet
+    READY = "ready"  # init() succeeded: run() may be called
+    SHUT_DOWN = "shut_down"  # shutdown() was called; the process is back to its own settings
+
+
 def _identity(worker: Any, concurrency: int) -> tuple[str, str]:
     """Azure-style node id and process name for this worker process."""
     name = getattr(worker, "name", None)
@@ -82,8 +92,7 @@ class EntryScriptHost:
         self.module: Any = None
         self.run_function: Any = None
         self.wants_context = False
-        self.initialized = False
-        self.shut_down = False
+        self.state = HostState.NEW
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._files: dict[str, Any] = {}
@@ -196,17 +205,23 @@ class EntryScriptHost:
             sys.modules[self.spec.module_name] = self.module
         set_current(self)
 
+    @property
+    def initialized(self) -> bool:
+        return self.state is HostState.READY
+
     def ensure_initialized(self) -> None:
         with self._lock:
-            if self.initialized:
+            if self.state is HostState.READY:
                 return
-            if not getattr(self, "_prepared", False):
+            if self.state is HostState.SHUT_DOWN:
+                raise InitFailed("init() not called: this job's host was already shut down", "")
+            if self.state is HostState.NEW:
                 try:
                     self._prepare_process()
                 except Exception as exc:  # noqa: BLE001 - e.g. the code archive is missing
                     message = f"cannot prepare the worker for the entry script: {type(exc).__name__}: {exc}"
                     raise InitFailed(message, traceback.format_exc()) from None
-                self._prepared = True
+                self.state = HostState.PREPARED
             self.activate()
             spec = self.spec
             self.sys_log("importing entry script and calling init()")
@@ -245,17 +260,17 @@ class EntryScriptHost:
             self.watchdog.disarm()
             self.module, self.run_function = module, run_function
             self.wants_context = accepts_context(run_function)
-            self.initialized = True
+            self.state = HostState.READY
             self.sys_log(f"init() done in {time.monotonic() - started:.3f}s")
 
     def shutdown(self) -> None:
         with self._lock:
-            if self.shut_down:
+            if self.state is HostState.SHUT_DOWN:
                 return
-            self.shut_down = True
+            previous, self.state = self.state, HostState.SHUT_DOWN
             if self.monitor is not None:
                 self.monitor.stop()
-            if self.initialized:
+            if previous is HostState.READY:
                 shutdown = getattr(self.module, "shutdown", None)
                 if callable(shutdown):
                     self.activate()
@@ -268,7 +283,7 @@ class EntryScriptHost:
             handler = getattr(self, "_root_handler", None)
             if handler is not None:
                 logging.getLogger().removeHandler(handler)
-            if getattr(self, "_prepared", False):
+            if previous is not HostState.NEW:
                 streams.release()
                 if current_host() is self:
                     restore_process(self.spec.module_name, self.module)
