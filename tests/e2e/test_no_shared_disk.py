@@ -297,7 +297,8 @@ def test_resume_from_the_clients_run_dir_after_fixing_the_code(cluster, tmp_path
     assert "cannot score item_004.txt" in first.error + (run_dir / "logs" / "job_error.txt").read_text()
     # The fix: an edited entry script (a new code archive) in the same code folder.
     write_script(tmp_path / "src", SCRIPT.replace("raise ValueError", "pass  #"))
-    resumed = dp.resume(run_dir, client=cluster.address)
+    # job.json keeps no environment_variables values: resume takes them from the definition
+    resumed = dp.resume(run_dir, client=cluster.address, job=job)
     assert resumed.status == "Completed", (resumed.error, cluster.logs())
     assert sorted(output.read_text().splitlines()) == sorted(f"item_{i:03d}.txt {2 * i}" for i in range(6))
     finals = [
