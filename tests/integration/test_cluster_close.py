@@ -23,8 +23,8 @@ def run(mini_batch):
 
 
 @contextlib.contextmanager
-def connect_that_fails_to_close(client, n_workers):
-    with real_connect(client, n_workers) as connected:
+def connect_that_fails_to_close(client, n_workers, notify=None):
+    with real_connect(client, n_workers, notify) as connected:
         yield connected
     raise TimeoutError("Nanny failed to join in time")
 

@@ -53,7 +53,8 @@ def test_cancel_through_the_handle_then_resume(tmp_path, client):
     result = handle.wait(timeout=60)
     assert result.status == "Canceled" and "enough for today" in result.error
     assert 1 <= result.mini_batches_succeeded < 30
-    assert dp.resume(handle.run_dir, client=client).status == "Completed"
+    # job.json keeps no environment_variables values: resume takes them from the definition
+    assert dp.resume(handle.run_dir, client=client, job=job).status == "Completed"
 
 
 def test_an_invalid_job_raises_from_wait(tmp_path, client):
