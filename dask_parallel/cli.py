@@ -492,7 +492,7 @@ def _cancel_arguments(parser: argparse.ArgumentParser) -> None:
 def _cancel(args: argparse.Namespace) -> int:
     import time
 
-    from dask_parallel.execution.cancel import request_cancel
+    from dask_parallel.execution.cancel_file import request_cancel
     from dask_parallel.rundir.status import NotARunDirectory, read_status
     from dask_parallel.schema import document, from_status
 

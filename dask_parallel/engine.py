@@ -19,7 +19,7 @@ from distributed import Client
 from dask_parallel import config
 from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
-from dask_parallel.execution.cancel import watch_cancel_requests
+from dask_parallel.execution.cancel_file import watch_cancel_requests
 from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver

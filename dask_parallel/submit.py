@@ -75,7 +75,7 @@ class JobHandle:
         """
         if self.done():
             return
-        from dask_parallel.execution.cancel import request_cancel
+        from dask_parallel.execution.cancel_file import request_cancel
 
         request_cancel(self.run_dir, reason)
 

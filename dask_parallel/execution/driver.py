@@ -24,7 +24,7 @@ from distributed import Client, Future, as_completed
 from distributed.client import FutureCancelledError
 
 from dask_parallel.batching import MiniBatch, split_mini_batch
-from dask_parallel.execution import cancellation
+from dask_parallel.execution import cancel_flag
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.shipping import Shipment
 from dask_parallel.execution.sizing import AdaptiveDivider
@@ -189,7 +189,7 @@ class Driver:
         self._gatherer.start()
         try:
             while not self.state.finished:
-                if cancellation.requested():  # a pipeline running this job was interrupted
+                if cancel_flag.requested():  # a pipeline running this job was interrupted
                     raise KeyboardInterrupt
                 if self._delayed and self._release_delayed(todo):
                     last_progress = time.monotonic()  # waiting out a backoff is not a stall

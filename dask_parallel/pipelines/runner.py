@@ -25,7 +25,7 @@ from distributed import Client
 from dask_parallel import config
 from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import DaskParallelError, JobCanceledError, JobValidationError
-from dask_parallel.execution import cancellation
+from dask_parallel.execution import cancel_flag
 from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import connect
 from dask_parallel.inputs.modes import apply_input_modes
@@ -219,7 +219,7 @@ def _wait_for_command(client: Client, future: Any) -> int:
         try:
             return future.result(timeout=1)
         except TimeoutError:
-            if cancellation.requested():
+            if cancel_flag.requested():
                 client.cancel(future)
                 raise KeyboardInterrupt from None
 
@@ -350,7 +350,7 @@ def execute_pipeline(
     }
     started = time.time()
     _write_status(target, job, "Running", results, {})
-    cancellation.clear()
+    cancel_flag.clear()
     canceled = False
     try:
         with closing_quietly(connect(client, _workers_needed(job))) as connected:
@@ -368,7 +368,7 @@ def execute_pipeline(
     except KeyboardInterrupt:
         canceled = True
     finally:
-        cancellation.clear()
+        cancel_flag.clear()
     for step in steps:
         if step not in results:
             why = [s for s in needs[step] if s in results and results[s].status != "Completed"]
@@ -467,7 +467,7 @@ def _run_steps(
                     stop = stop or not job.settings.continue_on_step_failure
             _write_status(target, job, "Running", results, {})
     except KeyboardInterrupt:
-        cancellation.request()
+        cancel_flag.request()
         for future, step in running.items():
             try:
                 results[step] = future.result()

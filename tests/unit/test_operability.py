@@ -7,7 +7,7 @@ import io
 import json
 import threading
 
-from dask_parallel.execution import cancel
+from dask_parallel.execution import cancel_file as cancel
 from dask_parallel.execution.progress import Progress
 from dask_parallel.execution.state import JobState, Policy
 from dask_parallel.rundir.environment import environment_record
