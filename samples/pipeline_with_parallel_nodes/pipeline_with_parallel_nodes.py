@@ -17,7 +17,11 @@ from dask_parallel.entities import Environment
 from dask_parallel.parallel import RunFunction, parallel_run_function
 
 # load component
-prepare_data = load_component(source="./src/prepare_data.yml")
+# The data, model and entry scripts are those of conf/examples/pipeline (the migration
+# example of the same pipeline); only this script and its environment file are the sample's own.
+SHARED = "../../conf/examples/pipeline"
+
+prepare_data = load_component(source=f"{SHARED}/src/prepare_data.yml")
 
 # parallel task to process file data
 file_batch_inference = parallel_run_function(
@@ -39,7 +43,7 @@ file_batch_inference = parallel_run_function(
     retry_settings=dict(max_retries=2, timeout=60),
     logging_level="DEBUG",
     task=RunFunction(
-        code="./src",
+        code=f"{SHARED}/src",
         entry_script="file_batch_inference.py",
         program_arguments="--job_output_path ${{outputs.job_output_path}}",
         environment="azureml://registries/azureml/environments/sklearn-1.5/labels/latest",
@@ -67,11 +71,11 @@ tabular_batch_inference = parallel_run_function(
     logging_level="DEBUG",
     retry_settings=dict(max_retries=2, timeout=60),
     task=RunFunction(
-        code="./src",
+        code=f"{SHARED}/src",
         entry_script="tabular_batch_inference.py",
         environment=Environment(
             image="mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04:latest",
-            conda_file="./src/environment_parallel.yml",
+            conda_file="./environment_parallel.yml",
         ),
         program_arguments="--model ${{inputs.score_model}} "
         "--job_output_path ${{outputs.job_output_path}} "
@@ -114,8 +118,12 @@ def parallel_in_pipeline(pipeline_job_data_path, pipeline_score_model):
     }
 
 
-pipeline_job_data_path = Input(path="./dataset/", type=AssetTypes.MLTABLE, mode=InputOutputModes.RO_MOUNT)
-pipeline_score_model = Input(path="./model/", type=AssetTypes.URI_FOLDER, mode=InputOutputModes.DOWNLOAD)
+pipeline_job_data_path = Input(
+    path=f"{SHARED}/dataset/", type=AssetTypes.MLTABLE, mode=InputOutputModes.RO_MOUNT
+)
+pipeline_score_model = Input(
+    path=f"{SHARED}/model/", type=AssetTypes.URI_FOLDER, mode=InputOutputModes.DOWNLOAD
+)
 # create a pipeline
 pipeline_job = parallel_in_pipeline(
     pipeline_job_data_path=pipeline_job_data_path,
