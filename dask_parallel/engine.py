@@ -28,7 +28,7 @@ from dask_parallel.execution.placement import detect_shared_filesystem
 from dask_parallel.execution.progress import Progress, announce_run_dir
 from dask_parallel.execution.shipping import without_shared_disk
 from dask_parallel.execution.sizing import AdaptiveDivider
-from dask_parallel.execution.state import JobState, JobStatus, Policy
+from dask_parallel.execution.state import Final, JobState, JobStatus, Policy
 from dask_parallel.execution.versions import check_versions
 from dask_parallel.execution.worker_resources import check_resources
 from dask_parallel.inputs.modes import apply_input_modes
@@ -434,11 +434,11 @@ def _failed_items(
         record = state.mini_batches[mb.id]
         if mb.id in split:
             rows.extend((mb.id, mb.index, item, reason) for item, reason in split[mb.id])
-        elif record.final == "failed":
+        elif record.final is Final.FAILED:
             reason = record.last_error or "failed"
             for item in mb.files or (mb.describe(),):
                 rows.append((mb.id, mb.index, item, reason))
-        elif record.final == "succeeded" and (record.total_items or 0) > record.succeeded_items:
+        elif record.final is Final.SUCCEEDED and (record.total_items or 0) > record.succeeded_items:
             reason = (
                 f"run() returned {record.succeeded_items} of {record.total_items} items; which ones "
                 "failed is known only to the entry script"

@@ -28,7 +28,7 @@ from dask_parallel.execution import cancel_flag
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.execution.shipping import Shipment
 from dask_parallel.execution.sizing import AdaptiveDivider
-from dask_parallel.execution.state import Action, JobState, MiniBatchState, Outcome, Report
+from dask_parallel.execution.state import Action, Final, JobState, MiniBatchState, Outcome, Report
 from dask_parallel.execution.teardown import unregister_with_deadline
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
@@ -441,7 +441,7 @@ class Driver:
             total_items=result.total_items,
             succeeded_items=result.succeeded_items,
             error=result.error,
-            error_names=tuple(getattr(result, "error_names", ()) or ()),
+            error_names=tuple(result.error_names),
             elapsed=result.elapsed if result.outcome is Outcome.SUCCEEDED else None,
         )
         action = self.state.record(report)
@@ -470,7 +470,7 @@ class Driver:
             self._piece_done(result, mb)
         elif action is Action.DONE:
             final = self.state.mini_batches[mb.id]
-            if final.final == "succeeded":
+            if final.final is Final.SUCCEEDED:
                 self.winning_parts[mb.id] = _part(result)
             self.journal.ledger(
                 "final",
@@ -478,7 +478,7 @@ class Driver:
                 index=mb.index,
                 status=final.final,
                 attempt=result.attempt,
-                part=_part(result) if final.final == "succeeded" else None,
+                part=_part(result) if final.final is Final.SUCCEEDED else None,
                 total_items=final.total_items,
                 succeeded_items=final.succeeded_items,
             )
@@ -537,7 +537,7 @@ class Driver:
 
     def _piece_done(self, result: AttemptResult, piece: MiniBatch) -> None:
         node = self.state.pieces[piece.id]
-        if node.final == "succeeded":
+        if node.final is Final.SUCCEEDED:
             self.winning_parts[piece.id] = _part(result)
         self.journal.ledger(
             "piece",
@@ -546,11 +546,11 @@ class Driver:
             index=piece.index,
             status=node.final,
             attempt=result.attempt,
-            part=_part(result) if node.final == "succeeded" else None,
+            part=_part(result) if node.final is Final.SUCCEEDED else None,
             files=list(piece.files),
             total_items=node.total_items,
             succeeded_items=node.succeeded_items,
-            error=None if node.final == "succeeded" else node.last_error,
+            error=None if node.final is Final.SUCCEEDED else node.last_error,
         )
         root_id = self.state.root(piece.id)
         root = self.state.mini_batches[root_id]
@@ -561,7 +561,7 @@ class Driver:
         failures = [
             (item, self.state.pieces[leaf].last_error or "failed")
             for leaf in leaves
-            if self.state.pieces[leaf].final == "failed"
+            if self.state.pieces[leaf].final is Final.FAILED
             for item in self.pieces[leaf].files
         ]
         self.split_parts[root_id] = parts
