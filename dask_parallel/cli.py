@@ -4,9 +4,10 @@ Exit codes (stable, documented in docs/cli.md):
 
     0    the job completed (``status``/``logs``/``validate``/``list``/``cancel``: the
          command worked; ``run --detach``: the job was started)
-    1    the job failed, or the cluster could not be reached
-    2    the job file, a ``--set`` or another argument is invalid, or RUN_DIR is not a run
-         directory; nothing ran
+    1    the job failed (its status is Failed), or a file it needs could not be written
+    2    the job file, a ``--set``, another argument or a cluster setting is invalid (or the
+         scheduler it names cannot be reached), or RUN_DIR is not a run directory
+    3    an internal error: an unexpected exception in dask_parallel itself (please report it)
     130  canceled (Ctrl-C, SIGTERM, or ``dask-parallel cancel``); the run directory keeps
          what finished
 
@@ -32,7 +33,7 @@ from collections.abc import Callable
 
 from dask_parallel.errors import JobCanceledError
 
-EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_CANCELED = 0, 1, 2, 130
+EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL, EXIT_CANCELED = 0, 1, 2, 3, 130
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
@@ -54,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Run Azure ML parallel jobs (CLI v2 YAML: type: parallel or type: pipeline) on a Dask cluster."
         ),
-        epilog="Exit codes: 0 completed, 1 failed, 2 invalid job file or arguments, 130 canceled "
+        epilog="Exit codes: 0 completed, 1 failed, 2 invalid job file, arguments or cluster setting, "
+        "3 internal error (please report it), 130 canceled "
         "(Ctrl-C, SIGTERM or dask-parallel cancel). --json prints one documented JSON document "
         "(dask_parallel/schema/cli-output.schema.json). Settings: dask-parallel.* in Dask's "
         "configuration (see docs/configuration.md).",
@@ -127,9 +129,9 @@ def _report(exc: Exception, args: argparse.Namespace) -> int:
     else:
         if os.environ.get("DASK_PARALLEL_TRACEBACK"):
             raise exc
-        code = EXIT_FAILED
+        code = EXIT_INTERNAL
         message = (
-            f"unexpected {type(exc).__name__}: {exc}. This is likely a bug in dask_parallel; "
+            f"internal error: unexpected {type(exc).__name__}: {exc}. This is likely a bug in dask_parallel; "
             "run again with DASK_PARALLEL_TRACEBACK=1 to see the traceback and include it in a report."
         )
     from dask_parallel.redact import redact_text

@@ -21,8 +21,9 @@ from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
 from dask_parallel.execution.cancel_file import watch_cancel_requests
 from dask_parallel.execution.closing import closing_quietly
-from dask_parallel.execution.cluster import connect, dashboard_link, worker_count
+from dask_parallel.execution.cluster import check_scheduler_address, connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
+from dask_parallel.execution.failures import failure_reason, is_environment_failure
 from dask_parallel.execution.main_guard import check_main_guard
 from dask_parallel.execution.placement import detect_shared_filesystem
 from dask_parallel.execution.progress import Progress, announce_run_dir
@@ -35,6 +36,7 @@ from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
+from dask_parallel.outputs.placement import check_output_folders
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
@@ -128,6 +130,7 @@ def run(
             "out to get a fresh one."
         )
     check_run_dir(target)
+    check_scheduler_address(client)
     note = unused_note(job)
     if note:
         logger.info(note)
@@ -251,6 +254,7 @@ def _check_run_dir_placement(spec: JobSpec, run_dir: str) -> None:
     folders = {spec.major_input.name: spec.major_input.uri, **spec.side_inputs}
     local = {name: str(path) for name, path in folders.items() if os.path.isabs(str(path))}
     check_not_inside(run_dir, {name: path for name, path in local.items() if os.path.isdir(path)})
+    check_output_folders((name, out.local_folder, out.is_remote) for name, out in spec.outputs.items())
 
 
 def _execute(
@@ -285,7 +289,6 @@ def _execute(
         f"{redact_text(spec.major_input.uri)}"
         + (f"; {len(restored)} finished in an earlier run and are reused" if restored else "")
     )
-    _prepare_outputs(spec)
     runtime = _runtime_spec(spec, plan, run_dir, job_id)
     policy = Policy(
         max_attempts=spec.max_attempts,
@@ -313,7 +316,10 @@ def _execute(
     started = time.time()
     link = None
     driver: Driver | None = None
+    step = _Step("creating the output folders")
     try:
+        _prepare_outputs(spec)
+        step.now = "connecting to the Dask cluster"
 
         def notify(message: str) -> None:
             journal.log(message)
@@ -329,6 +335,7 @@ def _execute(
             shipment = None
             if not shared:
                 runtime, shipment = without_shared_disk(spec, runtime, pending, run_dir)
+            step.now = "preparing the workers"
             link = dashboard_link(connected)
             if link:
                 journal.log(f"Dask dashboard: {link}")
@@ -355,7 +362,9 @@ def _execute(
                 if divider is not None:
                     divider.workers = max(1, worker_count(connected))
                     driver.divider = divider
+                step.now = "running the mini-batches"
                 driver.run(pending)
+            step.now = "closing the Dask cluster"
         if client is None and getattr(connected, "cluster", None) is not None:
             link = None  # the dashboard closed with the cluster started for this job
     except KeyboardInterrupt:
@@ -365,10 +374,56 @@ def _execute(
             f"{state.reason} The run directory {run_dir} keeps what finished; "
             f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
         ) from None
+    except Exception as exc:  # noqa: BLE001 - every job ends with a recorded status
+        failed = _finish_after_error(
+            exc, step.now, spec, _cut_plan(plan, divider), state, journal, driver, started, link
+        )
+        if not is_environment_failure(exc):
+            raise  # the user's definition (exit code 2) or a bug (exit code 3)
+        return failed
     result = _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
     if reuse_key is not None and result.status == "Completed":
         reuse.remember(reuse_key, result)
     return result
+
+
+@dataclasses.dataclass
+class _Step:
+    """What the job was doing, for the reason of a job stopped by an exception."""
+
+    now: str
+
+
+def _finish_after_error(
+    exc: Exception,
+    during: str,
+    spec: JobSpec,
+    plan: InputPlan,
+    state: JobState,
+    journal: Journal,
+    driver: Driver | None,
+    started: float,
+    link: str | None,
+) -> JobResult:
+    """Record the status of a job stopped by ``exc``: the status, job_result.txt, the ledger's end."""
+    reason = failure_reason(exc, during)
+    state.abort(reason)
+    try:
+        return _finish(spec, plan, state, journal, driver, started, link)
+    except Exception as second:  # noqa: BLE001 - the first exception is the one to report
+        logger.warning("recording the failed job's status failed too: %s: %s", type(second).__name__, second)
+        return JobResult(
+            status=state.status.value,
+            run_dir=journal.run_dir,
+            outputs={},
+            error=reason,
+            mini_batches_total=state.total,
+            mini_batches_succeeded=state.succeeded,
+            mini_batches_failed=state.failed,
+            items_total=state.items_processed,
+            items_succeeded=state.items_succeeded,
+            items_failed=state.items_failed,
+        )
 
 
 def _finish(
@@ -572,6 +627,7 @@ def resume(
             f"cannot resume {folder!r}: it holds no job.json, so it is not a dask_parallel run "
             "directory (or the run never started). Check the path printed when the job ran."
         )
+    check_scheduler_address(client)
     holder = running_holder(folder)
     if holder is not None:
         raise ResumeError(f"cannot resume {folder!r}: the job is still running in {holder.describe()}.")

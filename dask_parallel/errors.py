@@ -8,6 +8,7 @@
     │   ├── EntryScriptError        the entry script is missing or has no run()
     │   └── MLTableError            an MLTable file is malformed or cannot be read
     ├── ResumeError                 a run directory cannot be resumed as asked
+    ├── ClusterError                the scheduler address is malformed or cannot be reached
     └── JobCanceledError            the user interrupted the job (Ctrl-C, SIGTERM)
 
 Every exception pickles with its message, because some are raised on a worker and
@@ -50,11 +51,17 @@ class ResumeError(DaskParallelError):
     """A run directory cannot be resumed (missing, finished, or changed since)."""
 
 
+class ClusterError(DaskParallelError):
+    """The scheduler address (``--scheduler``, ``run(client=...)``, ``dask-parallel.cluster.address``)
+    is malformed or no scheduler answers there (CLI exit code 2)."""
+
+
 class JobCanceledError(DaskParallelError):
     """The job was canceled by the user."""
 
 
 __all__ = [
+    "ClusterError",
     "DaskParallelError",
     "EntryScriptError",
     "InputError",

@@ -21,7 +21,7 @@ import dask.config
 from distributed import Client, LocalCluster
 
 from dask_parallel import config
-from dask_parallel.errors import JobValidationError
+from dask_parallel.errors import ClusterError, JobValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def connect(
         raise TypeError(f"client must be a distributed.Client or an address (got {type(client).__name__})")
     address = client or config.get("cluster.address")
     if address:
-        with _connect_to(str(address)) as connected:
+        with _connect_to(str(address), _address_source(client)) as connected:
             yield connected
         return
     cluster = _create_cluster(n_workers, notify)
@@ -89,15 +89,47 @@ def connect(
         cluster.close()
 
 
+def _address_source(client: Client | str | None) -> str:
+    if isinstance(client, str):
+        return "--scheduler (Python: run(client=...))"
+    return "the setting dask-parallel.cluster.address"
+
+
+def check_scheduler_address(client: Client | str | None) -> None:
+    """Refuse a malformed scheduler address before anything is written (``ClusterError``)."""
+    if isinstance(client, Client):
+        return
+    address = client or config.get("cluster.address")
+    if address:
+        _parse_address(str(address), _address_source(client))
+
+
+def _parse_address(address: str, source: str) -> None:
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location, default_port=8786)
+    except (ValueError, TypeError) as exc:
+        raise ClusterError(
+            f"{source}: the scheduler address {address!r} is malformed ({exc}). Give it as "
+            "tcp://HOST:PORT (or tls://HOST:PORT), as `dask scheduler` prints it."
+        ) from None
+
+
 @contextlib.contextmanager
-def _connect_to(address: str) -> Iterator[Client]:
+def _connect_to(address: str, source: str = "the scheduler address") -> Iterator[Client]:
+    _parse_address(address, source)
     try:
         connected = Client(address)
     except (OSError, TimeoutError) as exc:
-        raise OSError(
-            f"could not connect to the Dask scheduler at {address} ({type(exc).__name__}: {exc}). "
-            "Check that the scheduler runs and the address is right (`dask scheduler` prints it); "
-            "for tls:// set distributed.comm.tls.* in your Dask configuration (docs/clusters.md)."
+        raise ClusterError(
+            f"{source}: could not connect to the Dask scheduler at {address} ({type(exc).__name__}: "
+            f"{exc}). Check that the scheduler runs and the address is right (`dask scheduler` prints "
+            "it); for tls:// set distributed.comm.tls.* in your Dask configuration (docs/clusters.md)."
         ) from None
     with connected:
         yield connected
