@@ -332,6 +332,7 @@ def _validate(args: argparse.Namespace) -> int:
     import logging
 
     from dask_parallel.datastores import resolve_job_locations
+    from dask_parallel.storage_access import storage_access
     from dask_parallel.inputs.modes import check_input_modes
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
@@ -367,7 +368,8 @@ def _validate(args: argparse.Namespace) -> int:
         quiet.setLevel(level)
     for message in driver_option_warnings(spec.program_arguments):
         print(f"warning: {message}", file=sys.stderr)
-    plan = plan_input(spec)
+    with storage_access(f"inputs.{spec.major_input.name}", spec.major_input.uri):
+        plan = plan_input(spec)
     output = f"append_row to {spec.append_row_uri}" if spec.append_row_uri else "summary_only"
     division = f"{len(plan.mini_batches)} mini-batches"
     if spec.target_duration is not None:  # cut while the job runs

@@ -32,6 +32,7 @@ from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Final, JobState, JobStatus, Policy
 from dask_parallel.execution.versions import check_versions
 from dask_parallel.execution.worker_resources import check_resources
+from dask_parallel.storage_access import storage_access
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.azure_only import unused_note
@@ -141,7 +142,7 @@ def run(
     staged = apply_input_modes(job, base_dir=base, run_dir=target)
     if staged is not job:  # inputs were downloaded: the same job, reading the local copies
         spec = build_job_spec(staged, base_dir=base, run_dir=target)
-    with _slow_listing_warning(spec.driver.first_task_creation_timeout):
+    with _slow_listing_warning(spec.driver.first_task_creation_timeout), _major_input_access(spec):
         plan = plan_input(spec)
         _check_beyond_azure(spec, plan)
         identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
@@ -247,6 +248,11 @@ def execute(
         return _execute(spec, plan, client, run_dir, show_progress, identity, restored or {}, reuse_key)
     finally:
         lock.release()
+
+
+def _major_input_access(spec: JobSpec) -> contextlib.AbstractContextManager[None]:
+    """Listing the major input: a storage refusal is an error naming ``inputs.<name>``."""
+    return storage_access(f"inputs.{spec.major_input.name}", spec.major_input.uri)
 
 
 def _check_run_dir_placement(spec: JobSpec, run_dir: str) -> None:
@@ -647,7 +653,8 @@ def resume(
                 "--job job.yml (dask_parallel.resume(run_dir, job=...))."
             ) from None
     _check_run_dir_placement(spec, folder)
-    plan = plan_input(spec)
+    with _major_input_access(spec):
+        plan = plan_input(spec)
     _check_beyond_azure(spec, plan)
     identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
     # job.json keeps identities without secret values: compare like with like.

@@ -19,7 +19,8 @@ from typing import Any
 REDACTED = "<redacted>"
 REDACTED_PREFIX = "<redacted"
 
-_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)([^\s'\"<>]+)")
+# A query string already redacted is matched whole, so that redacting twice changes nothing.
+_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)([^\s'\"<>]+(?:<redacted>)?)")
 # An option is secret when one word of its name (split at "_" and "-") is one of these.
 SECRET_WORDS = frozenset(
     {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "sas", "credential",

@@ -112,7 +112,9 @@ def _parse_address(address: str, source: str) -> None:
         scheme, location = parse_address(address)
         get_backend(scheme)
         if scheme in ("tcp", "tls"):
-            parse_host_port(location, default_port=8786)
+            host, _ = parse_host_port(location, default_port=8786)
+            if not host:
+                raise ValueError("it names no host")
     except (ValueError, TypeError) as exc:
         raise ClusterError(
             f"{source}: the scheduler address {address!r} is malformed ({exc}). Give it as "

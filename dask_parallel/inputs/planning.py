@@ -120,5 +120,11 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         return InputPlan("files", tuple(keyed_file_mini_batches(groups)), None)
     if getattr(spec, "target_duration", None) is not None:
         return InputPlan("files", (), None, files=tuple(files))
+    if getattr(spec, "mini_batch_size_in_bytes", False):
+        raise InputError(
+            f"{where}: mini_batch_size is a size in bytes, which applies to tabular MLTables (with "
+            "a read_* transformation); this MLTable lists files, divided by file count. Give a "
+            'number of files, such as "10".'
+        )
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
     return InputPlan("files", tuple(file_mini_batches(files, size)), None)

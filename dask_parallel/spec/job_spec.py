@@ -22,6 +22,7 @@ from dask_parallel.jobs.syntax import (
     substitute_references,
 )
 from dask_parallel.paths import exists, is_remote, normalize_path
+from dask_parallel.storage_access import storage_access
 from dask_parallel.redact import redact_text
 from dask_parallel.spec.dask_resources import parse_dask_resources
 from dask_parallel.spec.driver_option_checks import driver_option_warnings
@@ -99,6 +100,9 @@ class JobSpec:
     speculation_min_seconds: float = 10.0
     target_duration: float | None = None  # seconds; set: mini-batches are sized by time
     dask_resources: dict[str, float] = dataclasses.field(default_factory=dict)
+    # mini_batch_size was given with a unit ("10kb"): a size in bytes, which only a tabular
+    # input can honour (an MLTable is known to be tabular or a list of files once it is read).
+    mini_batch_size_in_bytes: bool = False
 
     @property
     def module_name(self) -> str:
@@ -297,7 +301,9 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
                     f"inputs.{name} (the input_data) has no path; bind it with "
                     f"job({name}=Input(type={declared.type!r}, path=...)) or set its path."
                 )
-            if not exists(text):
+            with storage_access(f"inputs.{name}", text):
+                found = exists(text)
+            if not found:
                 raise InputError(
                     f"inputs.{name}: path {text!r} does not exist. Check the path; relative paths "
                     f"resolve against {base_dir!r}."
@@ -375,6 +381,7 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         outputs=outputs,
         append_row_output=job.append_row_output_name,
         mini_batch_size=mini_batch_size,
+        mini_batch_size_in_bytes=mini_batch_size is not None and not str(job.mini_batch_size).strip().isdigit(),
         partition_keys=tuple(job.partition_keys) if job.partition_keys else None,
         instance_count=_resolved_int("instance_count", job.instance_count, 1),
         max_concurrency_per_instance=concurrency,

@@ -61,6 +61,9 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "table" / "MLTable").write_text(
         "paths:\n  - file: ./a.csv\ntransformations:\n  - read_delimited: {delimiter: ','}\n"
     )
+    (tmp_path / "files").mkdir()  # an MLTable that lists files (not tabular)
+    (tmp_path / "files" / "a.txt").write_text("a")
+    (tmp_path / "files" / "MLTable").write_text("paths:\n  - pattern: ./*.txt\n")
     (tmp_path / "out").mkdir()
     (tmp_path / "job.yml").write_text(JOB)
     monkeypatch.chdir(tmp_path)
@@ -284,6 +287,9 @@ SET_CASES = [
     (["outputs.out.path=./out"], r"is an existing folder, but the output is a file"),
     (["type=pipeline"], r"type 'pipeline' is not supported"),
     (["unknown_key=1"], r"unknown key 'unknown_key'"),
+    (["outputs.out.path=./data/item_0.txt/out/result.txt"], r"outputs\.out: the path .* runs through .*item_0\.txt', which is a file"),
+    (["outputs.out.path=/proc/dask-parallel/result.txt"], r"outputs\.out: the path '/proc/dask-parallel' lies in /proc"),
+    (["inputs.data.type=mltable", "inputs.data.path=./files", "mini_batch_size=10kb"], r"inputs\.data: mini_batch_size is a size in bytes.*this MLTable lists files"),
 ]
 
 
@@ -572,6 +578,44 @@ def test_secrets_never_reach_the_message(project, capsys):
     assert "SECRETSIG" not in text
 
 
+SCHEDULER_CASES = [
+    ("tcp://nonsense:::", r"--scheduler .*the scheduler address 'tcp://nonsense:::' is malformed.*tcp://HOST:PORT"),
+    ("foo://x", r"--scheduler .*'foo://x' is malformed \(unknown address scheme 'foo'"),
+    ("tcp://", r"--scheduler .*'tcp://' is malformed"),
+]
+
+
+@pytest.mark.parametrize("address, pattern", SCHEDULER_CASES, ids=[f"scheduler{i}" for i in range(len(SCHEDULER_CASES))])
+def test_malformed_scheduler_address(project, capsys, address, pattern):
+    cli_fails(project, capsys, ["run", "job.yml", "--quiet", "--scheduler", address], pattern)
+
+
+def test_malformed_cluster_address_setting(project, capsys):
+    import dask.config
+
+    with dask.config.set({"dask-parallel.cluster.address": "tcp://a:b:c"}):
+        cli_fails(project, capsys, ["run", "job.yml", "--quiet"], r"the setting dask-parallel\.cluster\.address: .*malformed")
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_s3_input_without_credentials(project, capsys, monkeypatch, command):
+    pytest.importorskip("s3fs")
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(project / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(project / "no-config"))
+    url = "s3://no-such-bucket-dask-parallel/data?X-Amz-Signature=SECRETSIG"
+    text = cli_fails(
+        project,
+        capsys,
+        [command, "job.yml", "--set", f"inputs.data.path={url}"] + (["--quiet"] if command == "run" else []),
+        r"inputs\.data: cannot read s3://no-such-bucket-dask-parallel/data\?<redacted> \(NoCredentialsError.*AWS_ACCESS_KEY_ID",
+    )
+    assert "SECRETSIG" not in text
+
+
 def test_corpus_size():
     cases = (
         len(YAML_CASES)
@@ -580,5 +624,6 @@ def test_corpus_size():
         + len(RUN_API_CASES)
         + len(MLTABLE_CASES)
         + len(RESUME_CASES)
+        + len(SCHEDULER_CASES)
     )
     assert cases + 15 >= 100  # plus the single cases above
