@@ -39,6 +39,7 @@ from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.placement import check_output_folders
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
+from dask_parallel.paths import is_remote
 from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.claim import RunLock, check_not_inside, check_run_dir
@@ -452,6 +453,8 @@ def _finish(
         f"batches containing {state.items_processed} items, {state.items_succeeded} succeeded, "
         f"{state.items_failed} failed. The error threshold is {spec.error_threshold}."
     ) + _split_summary(driver)
+    if state.status is not JobStatus.COMPLETED:
+        summary += _earlier_output_note(spec, started)
     if driver is not None and driver.speculative_attempts:
         summary += (
             f"\nSpeculation started {driver.speculative_attempts} copy(ies) of straggling attempts on idle "
@@ -466,7 +469,10 @@ def _finish(
     return JobResult(
         status=state.status.value,
         run_dir=journal.run_dir,
-        outputs={name: out.uri for name, out in spec.outputs.items()},
+        # A job that did not complete wrote no output; a file at an output's path is older.
+        outputs={name: out.uri for name, out in spec.outputs.items()}
+        if state.status is JobStatus.COMPLETED
+        else {},
         error=state.reason,
         mini_batches_total=state.total,
         mini_batches_succeeded=state.succeeded,
@@ -478,6 +484,21 @@ def _finish(
         started=started,
         finished=time.time(),
         dashboard_link=link,
+    )
+
+
+def _earlier_output_note(spec: JobSpec, started: float) -> str:
+    """Say that an append_row file left at the output's path is not this run's output."""
+    uri = spec.append_row_uri
+    if uri is None or is_remote(uri) or not os.path.isfile(uri):
+        return ""
+    modified = os.path.getmtime(uri)
+    if modified >= started:
+        return ""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(modified))
+    return (
+        f"\nNo output was written. The file {uri} is not this run's output: an earlier run wrote "
+        f"it ({when}), and it does not hold this run's rows."
     )
 
 

@@ -281,7 +281,8 @@ class Driver:
             workers = -1
         if workers == 0:
             return (
-                "The cluster has no workers: they died or could not start (see the cluster's logs, "
+                "The cluster has no workers: they died or could not start (a worker memory_limit too "
+                "small for the entry script kills them; see the cluster's logs, "
                 "and logs/sys/node/ for their last lines)."
             )
         return "Check logs/sys/node/ for what the workers were doing."

@@ -188,6 +188,8 @@ def read_status(run_dir: str) -> RunStatus:
             status.mini_batches_failed += 1
     if ended is not None:
         status.status = str(ended.get("status") or "Failed")
+        if status.status != "Completed":  # a job that did not complete wrote no output
+            status.outputs = {}
         status.reason = ended.get("reason")
         status.finished = ended.get("time")
     else:

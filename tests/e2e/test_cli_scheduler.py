@@ -98,10 +98,17 @@ def test_unreachable_scheduler_is_one_clear_error(tmp_path, python_env):
          "--run-dir", str(tmp_path / "run")],
         cwd=example, env=python_env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 1
+    assert done.returncode == 2  # the address given is wrong, or nothing answers there
     # The run directory is announced as the job starts, then the error is one paragraph.
     announced, _, error = done.stderr.partition("\n")
     assert announced == f"file_scoring: run directory {tmp_path / 'run'}"
     message = error.replace("\n", " ")
-    assert message.startswith("error: could not connect to the Dask scheduler at tcp://127.0.0.1:9")
+    assert message.startswith(
+        "error: --scheduler (Python: run(client=...)): could not connect to the Dask scheduler at tcp://127.0.0.1:9"
+    )
+    status = subprocess.run(
+        [sys.executable, "-m", "dask_parallel", "status", str(tmp_path / "run")],
+        env=python_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "Failed" in status.stdout and "could not connect" in status.stdout
     assert "Traceback" not in done.stderr
