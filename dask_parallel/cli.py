@@ -216,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
     import dask.config
 
     from dask_parallel.engine import run
+    from dask_parallel.execution.interrupts import held_note, hold_interrupts
     from dask_parallel.jobs.azure_only import unused_note
     from dask_parallel.pipelines.loader import load_any as load_job  # type: parallel or type: pipeline
     from dask_parallel.rundir.layout import new_run_dir
@@ -233,22 +234,52 @@ def _run(args: argparse.Namespace) -> int:
             result = run(job, client=args.scheduler, run_dir=run_dir, show_progress=style is not None)
     except (KeyboardInterrupt, JobCanceledError):
         if args.json:
-            _print_run_dir_json(run_dir, "run")
+            _print_canceled_json(run_dir, "run")
         raise
-    note = unused_note(job)  # after the run, so that an invalid job's error stays the only output
-    if note:
-        print(f"note: {note}", file=sys.stderr)
-    if not hasattr(result, "steps") and not result.reused:  # pipelines keep one run folder per step
-        _save_timeline(result.run_dir)
-    if args.json:
-        _print_json(result.to_json("run"))
-    else:
-        print(result)
+    with hold_interrupts() as received:  # the job has finished: a late stop changes nothing
+        note = unused_note(job)  # after the run, so that an invalid job's error stays the only output
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        if not hasattr(result, "steps") and not result.reused:  # pipelines keep one run folder per step
+            _save_timeline(result.run_dir)
+        if args.json:
+            _print_json(result.to_json("run"))
+        else:
+            print(result)
+    late = held_note(received, "the timeline picture and the summary were written")
+    if late:
+        print(f"note: {late}", file=sys.stderr)
     if result.status == "Completed":
         return EXIT_COMPLETED
     if result.status == "Canceled":
         return EXIT_CANCELED
     return EXIT_FAILED
+
+
+def _print_canceled_json(run_dir: str, command: str) -> None:
+    """The document of a canceled ``run``/``resume``: the same builder as any other outcome's."""
+    from dask_parallel.pipelines.run_dir import is_pipeline_run_dir
+    from dask_parallel.rundir.result import load_result
+    from dask_parallel.rundir.status import NotARunDirectory
+    from dask_parallel.schema import document
+
+    if is_pipeline_run_dir(run_dir):
+        _print_run_dir_json(run_dir, command)
+        return
+    try:
+        _print_json(load_result(run_dir).to_json(command))
+    except NotARunDirectory:
+        _print_json(
+            document(
+                command,
+                status="Canceled",
+                run_dir=run_dir,
+                error="canceled before it started",
+                reused_from=None,
+                logs_dir=None,
+                dashboard_link=None,
+            )
+        )
 
 
 def _print_run_dir_json(run_dir: str, command: str) -> None:
@@ -629,7 +660,7 @@ def _resume(args: argparse.Namespace) -> int:
                 )
     except (KeyboardInterrupt, JobCanceledError):
         if args.json:
-            _print_run_dir_json(os.path.abspath(args.run_dir), "resume")
+            _print_canceled_json(os.path.abspath(args.run_dir), "resume")
         raise
     if args.json:
         _print_json(result.to_json("resume"))

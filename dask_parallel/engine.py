@@ -23,6 +23,7 @@ from dask_parallel.execution.cancel_file import watch_cancel_requests
 from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import check_scheduler_address, connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
+from dask_parallel.execution.interrupts import held_note, hold_interrupts
 from dask_parallel.execution.failures import failure_reason, is_environment_failure
 from dask_parallel.execution.main_guard import check_main_guard
 from dask_parallel.execution.placement import detect_shared_filesystem
@@ -434,6 +435,25 @@ def _finish_after_error(
 
 
 def _finish(
+    spec: JobSpec,
+    plan: InputPlan,
+    state: JobState,
+    journal: Journal,
+    driver: Driver | None,
+    started: float,
+    link: str | None,
+) -> JobResult:
+    """Write the outputs and the record of a job whose status is decided (stop signals held)."""
+    with hold_interrupts() as received:
+        result = _record_finished(spec, plan, state, journal, driver, started, link)
+    note = held_note(received, "the outputs and the job's result were written")
+    if note:
+        logger.warning(note)
+        print(f"note: {note}", file=sys.stderr)
+    return result
+
+
+def _record_finished(
     spec: JobSpec,
     plan: InputPlan,
     state: JobState,

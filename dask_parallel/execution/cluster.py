@@ -14,6 +14,8 @@ import contextlib
 import importlib
 import logging
 import os
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -145,7 +147,7 @@ def _create_cluster(n_workers: int, notify: Callable[[str], None] | None = None)
             logger.warning(note)
             if notify is not None:
                 notify(note)
-        return _local_cluster(size)
+        return _local_cluster(size, notify)
     cls = _import_cluster_class(str(name))
     kwargs = dict(config.get("cluster.kwargs") or {})
     try:
@@ -234,11 +236,11 @@ def _worker_specs(cluster: LocalCluster, n_workers: int) -> dict[Any, dict[str, 
     return specs
 
 
-def _local_cluster(n_workers: int) -> LocalCluster:
+def _local_cluster(n_workers: int, notify: Callable[[str], None] | None = None) -> LocalCluster:
     # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure; and
     # with no allowed failures Dask never re-runs a task whose worker died behind our back:
     # the driver decides every retry and counts every attempt.
-    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+    with dask.config.set(LOCAL_CLUSTER_CONFIG), _busy_port_note(notify):
         cluster = LocalCluster(
             n_workers=0,
             threads_per_worker=1,
@@ -256,6 +258,28 @@ def _local_cluster(n_workers: int) -> LocalCluster:
             cluster.close()
             raise
         return cluster
+
+
+@contextlib.contextmanager
+def _busy_port_note(notify: Callable[[str], None] | None) -> Iterator[None]:
+    """Dask's warning about a busy dashboard port (with its file path) becomes one note."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        text = str(warning.message)
+        if "already in use" not in text:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            continue
+        port = re.search(r"port (\d+) instead", text)
+        note = (
+            "the dashboard port is in use (another Dask cluster?); this job's dashboard is on "
+            f"port {port.group(1) if port else 'another port'}. Set "
+            "dask-parallel.local-cluster.dashboard-address to choose one."
+        )
+        logger.info(note)
+        if notify is not None:
+            notify(note)
 
 
 def dashboard_link(client: Client) -> str | None:

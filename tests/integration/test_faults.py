@@ -154,3 +154,77 @@ def test_an_internal_error_records_the_status_and_exits_3(tmp_path, client, monk
     assert "internal error: unexpected KeyError" in err and "report" in err
     assert "Traceback" not in err
     assert_terminal(tmp_path / "run", "Failed", "KeyError")
+
+
+JOB_FILE = (
+    "type: parallel\nname: score\ninputs:\n  data: {type: uri_folder, path: ./data}\n"
+    "outputs:\n  out: {type: uri_file, path: ./out/result.txt}\n"
+    "input_data: ${{inputs.data}}\nmini_batch_size: '2'\n"
+    "task: {type: run_function, code: ./src, entry_script: score.py, append_row_to: '${{outputs.out}}'}\n"
+)
+
+
+def cli_run(tmp_path: Path, client, *extra: str) -> int:
+    file_job(tmp_path, SCRIPT, files=4, mini_batch_size="2")  # the data and the script
+    (tmp_path / "job.yml").write_text(JOB_FILE)
+    return cli.main(
+        ["run", str(tmp_path / "job.yml"), "--quiet", "--scheduler", client.scheduler.address,
+         "--run-dir", str(tmp_path / "run"), *extra]
+    )  # fmt: skip
+
+
+def test_sigterm_while_the_timeline_is_drawn_keeps_the_job_completed(tmp_path, client, monkeypatch, capsys):
+    import os
+    import signal
+
+    drawn = []
+
+    def draw_and_get_stopped(run_dir):
+        os.kill(os.getpid(), signal.SIGTERM)  # the scheduler's stop arrives while drawing
+        drawn.append(run_dir)
+
+    monkeypatch.setattr("dask_parallel.rundir.timeline.save_timeline", draw_and_get_stopped)
+    code = cli_run(tmp_path, client, "--json")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert drawn and json.loads(captured.out)["status"] == "Completed"
+    assert "note: SIGTERM arrived while the timeline picture" in captured.err
+    assert read_status(str(tmp_path / "run")).status == "Completed"
+
+
+def test_sigterm_while_the_output_is_written_keeps_the_job_completed(tmp_path, client, monkeypatch, capsys):
+    import os
+    import signal
+
+    from dask_parallel.outputs import append_row
+
+    real = append_row._copy_parts
+
+    def copy_and_get_stopped(*args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args)
+
+    monkeypatch.setattr("dask_parallel.outputs.append_row._copy_parts", copy_and_get_stopped)
+    code = cli_run(tmp_path, client)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "note: SIGTERM arrived while the outputs" in err
+    assert len((tmp_path / "out" / "result.txt").read_text().split()) == 4
+    assert_terminal(tmp_path / "run", "Completed", "")
+
+
+def test_json_of_a_canceled_run_has_the_shape_of_a_completed_one(tmp_path, client, monkeypatch, capsys):
+    import jsonschema
+
+    from dask_parallel.schema import load_schema
+
+    assert cli_run(tmp_path / "done", client, "--json") == 0
+    completed = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(
+        "dask_parallel.engine.Driver.run", lambda self, pending: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    assert cli_run(tmp_path / "canceled", client, "--json") == 130
+    canceled = json.loads(capsys.readouterr().out)
+    assert canceled["status"] == "Canceled"
+    assert sorted(canceled) == sorted(completed)
+    jsonschema.Draft202012Validator(load_schema()).validate(canceled)
