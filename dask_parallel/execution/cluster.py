@@ -23,11 +23,14 @@ import dask.config
 from distributed import Client, LocalCluster
 
 from dask_parallel import config
+from dask_parallel.execution.dask_logs import quiet_expected_dask_errors
 from dask_parallel.errors import ClusterError, JobValidationError
 
 logger = logging.getLogger(__name__)
 
 LOCAL_CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
+# A terminal's Ctrl-C reaches the local workers too: they leave it to the client (no tracebacks).
+SIGNALS_PRELOAD = "dask_parallel.worker.terminal_signals"
 # Seconds a replacement worker process may take to start (after a timeout or an init()
 # failure) before its nanny gives up for good; Dask's 30 s is short on a busy machine.
 LOCAL_DEATH_TIMEOUT = 180
@@ -71,6 +74,15 @@ def connect(
     configured cluster: ``dask-parallel.cluster.address``, ``dask-parallel.cluster.class``,
     or a LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1.
     """
+    with quiet_expected_dask_errors():
+        with _connect(client, n_workers, notify) as connected:
+            yield connected
+
+
+@contextlib.contextmanager
+def _connect(
+    client: Client | str | None, n_workers: int, notify: Callable[[str], None] | None
+) -> Iterator[Client]:
     if isinstance(client, Client):
         yield client
         return
@@ -240,7 +252,9 @@ def _local_cluster(n_workers: int, notify: Callable[[str], None] | None = None) 
     # Non-daemonic workers let entry scripts start their own subprocesses, as on Azure; and
     # with no allowed failures Dask never re-runs a task whose worker died behind our back:
     # the driver decides every retry and counts every attempt.
-    with dask.config.set(LOCAL_CLUSTER_CONFIG), _busy_port_note(notify):
+    preload = [*(dask.config.get("distributed.worker.preload", None) or []), SIGNALS_PRELOAD]
+    settings = {**LOCAL_CLUSTER_CONFIG, "distributed.worker.preload": preload}
+    with dask.config.set(settings), _busy_port_note(notify):
         cluster = LocalCluster(
             n_workers=0,
             threads_per_worker=1,
@@ -264,7 +278,7 @@ def _local_cluster(n_workers: int, notify: Callable[[str], None] | None = None) 
 def _busy_port_note(notify: Callable[[str], None] | None) -> Iterator[None]:
     """Dask's warning about a busy dashboard port (with its file path) becomes one note."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.filterwarnings("always", message=r"Port \d+ is already in use", category=UserWarning)
         yield
     for warning in caught:
         text = str(warning.message)

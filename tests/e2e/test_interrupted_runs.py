@@ -148,3 +148,17 @@ def test_ctrl_c_cancels_cleanly_and_resume_completes(tmp_path, python_env):
     )
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "out" / "result.txt").read_text().split() == [f"item_{i:03d}.txt" for i in range(40)]
+
+
+def test_ctrl_c_in_a_terminal_prints_no_worker_tracebacks(tmp_path, python_env):
+    # A terminal's Ctrl-C reaches the whole process group: the client and every worker process.
+    job = make_project(tmp_path, files=40, delay=0.6)
+    run_dir = tmp_path / "run"
+    process = start(["run", str(job), "--run-dir", str(run_dir), "--quiet", "--json"], tmp_path, python_env)
+    wait_for_finals(run_dir, 2, process)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "error: canceled; the run directory keeps what finished."
+    assert json.loads(stdout)["status"] == "Canceled"

@@ -228,3 +228,37 @@ def test_json_of_a_canceled_run_has_the_shape_of_a_completed_one(tmp_path, clien
     assert canceled["status"] == "Canceled"
     assert sorted(canceled) == sorted(completed)
     jsonschema.Draft202012Validator(load_schema()).validate(canceled)
+
+
+def test_dask_errors_about_canceled_attempts_stay_off_the_terminal(client, capsys, caplog):
+    import logging
+
+    from dask_parallel.execution.cluster import connect
+
+    scheduler = logging.getLogger("distributed.scheduler")
+    with caplog.at_level(logging.ERROR, logger="distributed.scheduler"), connect(client, 1):
+        scheduler.error("Couldn't gather keys: {'score-mini-batch-000010-a1': 'queued'}")
+        scheduler.error("Task score-mini-batch-000001-a1 marked as failed because 1 workers died")
+        scheduler.error("a real scheduler error")
+    assert "Couldn't gather keys" not in caplog.text and "marked as failed" not in caplog.text
+    assert "a real scheduler error" in caplog.text
+
+
+def test_a_busy_dashboard_port_is_one_note(monkeypatch):
+    import socket
+    import warnings
+
+    from dask_parallel.execution.cluster import _local_cluster
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        notes: list[str] = []
+        with dask.config.set({"dask-parallel.local-cluster.dashboard-address": f"127.0.0.1:{port}"}):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # Dask's UserWarning would fail the test
+                cluster = _local_cluster(0, notes.append)
+        cluster.close()
+    assert len(notes) == 1 and "dashboard port is in use" in notes[0], notes
+    assert "site-packages" not in notes[0]
