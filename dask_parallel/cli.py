@@ -363,7 +363,6 @@ def _validate(args: argparse.Namespace) -> int:
     import logging
 
     from dask_parallel.datastores import resolve_job_locations
-    from dask_parallel.storage_access import storage_access
     from dask_parallel.inputs.modes import check_input_modes
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
@@ -371,6 +370,7 @@ def _validate(args: argparse.Namespace) -> int:
     from dask_parallel.rundir.layout import new_run_dir
     from dask_parallel.spec.driver_option_checks import driver_option_warnings
     from dask_parallel.spec.job_spec import build_job_spec
+    from dask_parallel.storage_access import storage_access
 
     job = load_job(args.job_file, overrides=args.set)
     from dask_parallel.schema import counts, document

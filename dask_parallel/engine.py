@@ -23,8 +23,8 @@ from dask_parallel.execution.cancel_file import watch_cancel_requests
 from dask_parallel.execution.closing import closing_quietly
 from dask_parallel.execution.cluster import check_scheduler_address, connect, dashboard_link, worker_count
 from dask_parallel.execution.driver import Driver
-from dask_parallel.execution.interrupts import held_note, hold_interrupts
 from dask_parallel.execution.failures import failure_reason, is_environment_failure
+from dask_parallel.execution.interrupts import held_note, hold_interrupts
 from dask_parallel.execution.main_guard import check_main_guard
 from dask_parallel.execution.placement import detect_shared_filesystem
 from dask_parallel.execution.progress import Progress, announce_run_dir
@@ -33,13 +33,12 @@ from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Final, JobState, JobStatus, Policy
 from dask_parallel.execution.versions import check_versions
 from dask_parallel.execution.worker_resources import check_resources
-from dask_parallel.storage_access import storage_access
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, plan_input
 from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
-from dask_parallel.outputs.placement import check_output_folders
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
+from dask_parallel.outputs.placement import check_output_folders
 from dask_parallel.paths import is_remote
 from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
@@ -58,6 +57,7 @@ from dask_parallel.rundir.resume import (
     running_holder,
 )
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
+from dask_parallel.storage_access import storage_access
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
 logger = logging.getLogger("dask_parallel")
@@ -382,7 +382,7 @@ def _execute(
             f"{state.reason} The run directory {run_dir} keeps what finished; "
             f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
         ) from None
-    except Exception as exc:  # noqa: BLE001 - every job ends with a recorded status
+    except Exception as exc:
         failed = _finish_after_error(
             exc, step.now, spec, _cut_plan(plan, divider), state, journal, driver, started, link
         )

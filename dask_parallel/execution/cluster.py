@@ -23,8 +23,8 @@ import dask.config
 from distributed import Client, LocalCluster
 
 from dask_parallel import config
-from dask_parallel.execution.dask_logs import quiet_expected_dask_errors
 from dask_parallel.errors import ClusterError, JobValidationError
+from dask_parallel.execution.dask_logs import quiet_expected_dask_errors
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,8 @@ def connect(
     configured cluster: ``dask-parallel.cluster.address``, ``dask-parallel.cluster.class``,
     or a LocalCluster of ``n_workers`` single-threaded worker processes on 127.0.0.1.
     """
-    with quiet_expected_dask_errors():
-        with _connect(client, n_workers, notify) as connected:
-            yield connected
+    with quiet_expected_dask_errors(), _connect(client, n_workers, notify) as connected:
+        yield connected
 
 
 @contextlib.contextmanager

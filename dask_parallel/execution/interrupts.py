@@ -42,4 +42,4 @@ def held_note(received: list[int], what: str) -> str | None:
     return f"{names} arrived while {what}; the job had already finished, so its result stands."
 
 
-__all__ = ["hold_interrupts", "held_note"]
+__all__ = ["held_note", "hold_interrupts"]

@@ -22,12 +22,12 @@ from dask_parallel.jobs.syntax import (
     substitute_references,
 )
 from dask_parallel.paths import exists, is_remote, normalize_path
-from dask_parallel.storage_access import storage_access
 from dask_parallel.redact import redact_text
 from dask_parallel.spec.dask_resources import parse_dask_resources
 from dask_parallel.spec.driver_option_checks import driver_option_warnings
 from dask_parallel.spec.driver_options import DriverOptions, parse_driver_options
 from dask_parallel.spec.sizes import DEFAULT_TARGET_DURATION, is_auto_size, parse_duration
+from dask_parallel.storage_access import storage_access
 
 logger = logging.getLogger("dask_parallel")
 DEFAULT_MAX_ATTEMPTS = 2
@@ -381,7 +381,8 @@ def build_job_spec(job: Parallel, *, base_dir: str, run_dir: str) -> JobSpec:
         outputs=outputs,
         append_row_output=job.append_row_output_name,
         mini_batch_size=mini_batch_size,
-        mini_batch_size_in_bytes=mini_batch_size is not None and not str(job.mini_batch_size).strip().isdigit(),
+        mini_batch_size_in_bytes=mini_batch_size is not None
+        and not str(job.mini_batch_size).strip().isdigit(),
         partition_keys=tuple(job.partition_keys) if job.partition_keys else None,
         instance_count=_resolved_int("instance_count", job.instance_count, 1),
         max_concurrency_per_instance=concurrency,

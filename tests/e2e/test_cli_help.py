@@ -45,4 +45,7 @@ def test_help_lists_commands_and_exit_codes(python_env):
     text = " ".join(done.stdout.split())
     for name in ("run", "validate", "status", "logs"):
         assert f"    {name} " in done.stdout or f"{{{name}" in done.stdout or f" {name} " in text
-    assert "0 completed, 1 failed, 2 invalid job file or arguments, 130 canceled" in text
+    assert (
+        "0 completed, 1 failed, 2 invalid job file, arguments or cluster setting, 3 internal error "
+        "(please report it), 130 canceled" in text
+    )

@@ -49,9 +49,9 @@ def assert_terminal(run_dir: Path, status: str, pattern: str) -> dict:
 
 def test_unreachable_scheduler(tmp_path):
     job = file_job(tmp_path, SCRIPT, files=2, mini_batch_size="1")
-    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        with pytest.raises(ClusterError, match=r"--scheduler .*could not connect .*tcp://127\.0\.0\.1:1"):
-            dp.run(job, client="tcp://127.0.0.1:1", run_dir=tmp_path / "run")
+    refused = pytest.raises(ClusterError, match=r"--scheduler .*could not connect .*tcp://127\.0\.0\.1:1")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), refused:
+        dp.run(job, client="tcp://127.0.0.1:1", run_dir=tmp_path / "run")
     assert_terminal(tmp_path / "run", "Failed", "could not connect to the Dask scheduler")
 
 
@@ -65,7 +65,15 @@ def test_unreachable_scheduler_on_the_command_line(tmp_path, monkeypatch, capsys
     )
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         code = cli.main(
-            ["run", str(job_file), "--quiet", "--scheduler", "tcp://127.0.0.1:1", "--run-dir", str(tmp_path / "r")]
+            [
+                "run",
+                str(job_file),
+                "--quiet",
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+                "--run-dir",
+                str(tmp_path / "r"),
+            ]
         )
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2, err
@@ -148,7 +156,17 @@ def test_an_internal_error_records_the_status_and_exits_3(tmp_path, client, monk
     monkeypatch.setattr("dask_parallel.engine.Driver.run", bug)
     job = file_job(tmp_path, SCRIPT, files=2, mini_batch_size="1")
     monkeypatch.setattr("dask_parallel.pipelines.loader.load_any", lambda path, overrides=(): job)
-    code = cli.main(["run", "job.yml", "--quiet", "--scheduler", client.scheduler.address, "--run-dir", str(tmp_path / "run")])
+    code = cli.main(
+        [
+            "run",
+            "job.yml",
+            "--quiet",
+            "--scheduler",
+            client.scheduler.address,
+            "--run-dir",
+            str(tmp_path / "run"),
+        ]
+    )
     err = " ".join(capsys.readouterr().err.split())
     assert code == 3, err
     assert "internal error: unexpected KeyError" in err and "report" in err
@@ -255,10 +273,10 @@ def test_a_busy_dashboard_port_is_one_note(monkeypatch):
         busy.listen()
         port = busy.getsockname()[1]
         notes: list[str] = []
-        with dask.config.set({"dask-parallel.local-cluster.dashboard-address": f"127.0.0.1:{port}"}):
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")  # Dask's UserWarning would fail the test
-                cluster = _local_cluster(0, notes.append)
+        address = {"dask-parallel.local-cluster.dashboard-address": f"127.0.0.1:{port}"}
+        with dask.config.set(address), warnings.catch_warnings():
+            warnings.simplefilter("error")  # Dask's UserWarning would fail the test
+            cluster = _local_cluster(0, notes.append)
         cluster.close()
     assert len(notes) == 1 and "dashboard port is in use" in notes[0], notes
     assert "site-packages" not in notes[0]

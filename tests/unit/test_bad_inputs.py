@@ -287,9 +287,18 @@ SET_CASES = [
     (["outputs.out.path=./out"], r"is an existing folder, but the output is a file"),
     (["type=pipeline"], r"type 'pipeline' is not supported"),
     (["unknown_key=1"], r"unknown key 'unknown_key'"),
-    (["outputs.out.path=./data/item_0.txt/out/result.txt"], r"outputs\.out: the path .* runs through .*item_0\.txt', which is a file"),
-    (["outputs.out.path=/proc/dask-parallel/result.txt"], r"outputs\.out: the path '/proc/dask-parallel' lies in /proc"),
-    (["inputs.data.type=mltable", "inputs.data.path=./files", "mini_batch_size=10kb"], r"inputs\.data: mini_batch_size is a size in bytes.*this MLTable lists files"),
+    (
+        ["outputs.out.path=./data/item_0.txt/out/result.txt"],
+        r"outputs\.out: the path .* runs through .*item_0\.txt', which is a file",
+    ),
+    (
+        ["outputs.out.path=/proc/dask-parallel/result.txt"],
+        r"outputs\.out: the path '/proc/dask-parallel' lies in /proc",
+    ),
+    (
+        ["inputs.data.type=mltable", "inputs.data.path=./files", "mini_batch_size=10kb"],
+        r"inputs\.data: mini_batch_size is a size in bytes.*this MLTable lists files",
+    ),
 ]
 
 
@@ -579,13 +588,18 @@ def test_secrets_never_reach_the_message(project, capsys):
 
 
 SCHEDULER_CASES = [
-    ("tcp://nonsense:::", r"--scheduler .*the scheduler address 'tcp://nonsense:::' is malformed.*tcp://HOST:PORT"),
+    (
+        "tcp://nonsense:::",
+        r"--scheduler .*the scheduler address 'tcp://nonsense:::' is malformed.*tcp://HOST:PORT",
+    ),
     ("foo://x", r"--scheduler .*'foo://x' is malformed \(unknown address scheme 'foo'"),
     ("tcp://", r"--scheduler .*'tcp://' is malformed"),
 ]
 
 
-@pytest.mark.parametrize("address, pattern", SCHEDULER_CASES, ids=[f"scheduler{i}" for i in range(len(SCHEDULER_CASES))])
+@pytest.mark.parametrize(
+    "address, pattern", SCHEDULER_CASES, ids=[f"scheduler{i}" for i in range(len(SCHEDULER_CASES))]
+)
 def test_malformed_scheduler_address(project, capsys, address, pattern):
     cli_fails(project, capsys, ["run", "job.yml", "--quiet", "--scheduler", address], pattern)
 
@@ -594,7 +608,12 @@ def test_malformed_cluster_address_setting(project, capsys):
     import dask.config
 
     with dask.config.set({"dask-parallel.cluster.address": "tcp://a:b:c"}):
-        cli_fails(project, capsys, ["run", "job.yml", "--quiet"], r"the setting dask-parallel\.cluster\.address: .*malformed")
+        cli_fails(
+            project,
+            capsys,
+            ["run", "job.yml", "--quiet"],
+            r"the setting dask-parallel\.cluster\.address: .*malformed",
+        )
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
