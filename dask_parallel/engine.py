@@ -376,12 +376,18 @@ def _execute(
         if client is None and getattr(connected, "cluster", None) is not None:
             link = None  # the dashboard closed with the cluster started for this job
     except KeyboardInterrupt:
-        state.cancel()
-        _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
-        raise JobCanceledError(
-            f"{state.reason} The run directory {run_dir} keeps what finished; "
-            f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
-        ) from None
+        if state.status is JobStatus.COMPLETED:  # the stop came as the cluster closed: too late
+            journal.log("a stop signal arrived after every mini-batch had finished; the job completes")
+            print(
+                "note: a stop signal arrived after the job had finished; its result stands.", file=sys.stderr
+            )
+        else:
+            state.cancel()
+            _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
+            raise JobCanceledError(
+                f"{state.reason} The run directory {run_dir} keeps what finished; "
+                f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
+            ) from None
     except Exception as exc:
         failed = _finish_after_error(
             exc, step.now, spec, _cut_plan(plan, divider), state, journal, driver, started, link

@@ -280,3 +280,43 @@ def test_a_busy_dashboard_port_is_one_note(monkeypatch):
         cluster.close()
     assert len(notes) == 1 and "dashboard port is in use" in notes[0], notes
     assert "site-packages" not in notes[0]
+
+
+def connect_that_raises_on_close(raised: BaseException):
+    import contextlib
+
+    from dask_parallel.execution.cluster import connect as real_connect
+
+    @contextlib.contextmanager
+    def connect(client, n_workers, notify=None):
+        with real_connect(client, n_workers, notify) as connected:
+            try:
+                yield connected
+            finally:
+                raise raised
+
+    return connect
+
+
+def test_ctrl_c_while_the_cluster_closes_after_completion_keeps_it_completed(tmp_path, client, monkeypatch):
+    monkeypatch.setattr("dask_parallel.engine.connect", connect_that_raises_on_close(KeyboardInterrupt()))
+    job = file_job(tmp_path, SCRIPT, files=4, mini_batch_size="2")
+    result = dp.run(job, client=client, run_dir=tmp_path / "run")
+    assert result.status == "Completed", result.error
+    assert len((tmp_path / "out" / "result.txt").read_text().split()) == 4
+    assert_terminal(tmp_path / "run", "Completed", "")
+
+
+def test_a_close_error_after_a_failure_keeps_the_failure(tmp_path, client, monkeypatch):
+    from distributed.comm.core import CommClosedError
+
+    def closed(plugin, *args, **kwargs):
+        raise CommClosedError("Stream is closed")
+
+    monkeypatch.setattr("dask_parallel.engine.connect", connect_that_raises_on_close(TimeoutError("Nanny")))
+    monkeypatch.setattr("dask_parallel.execution.driver.REGISTER_ATTEMPTS", 1)
+    monkeypatch.setattr(client, "register_plugin", closed)
+    job = file_job(tmp_path, SCRIPT, files=2, mini_batch_size="1")
+    result = dp.run(job, client=client, run_dir=tmp_path / "run")
+    assert result.status == "Failed" and "CommClosedError" in result.error
+    assert_terminal(tmp_path / "run", "Failed", "memory_limit")
