@@ -365,6 +365,7 @@ def _validate(args: argparse.Namespace) -> int:
     from dask_parallel.datastores import resolve_job_locations
     from dask_parallel.inputs.modes import check_input_modes
     from dask_parallel.inputs.planning import plan_input
+    from dask_parallel.outputs.placement import check_output_folders
     from dask_parallel.pipelines import PipelineJob, validate_pipeline
     from dask_parallel.pipelines.loader import load_any as load_job
     from dask_parallel.rundir.layout import new_run_dir
@@ -397,6 +398,7 @@ def _validate(args: argparse.Namespace) -> int:
         spec = build_job_spec(job, base_dir=job.source_dir, run_dir=run_dir)
     finally:
         quiet.setLevel(level)
+    check_output_folders((name, out.local_folder, out.is_remote) for name, out in spec.outputs.items())
     for message in driver_option_warnings(spec.program_arguments):
         print(f"warning: {message}", file=sys.stderr)
     with storage_access(f"inputs.{spec.major_input.name}", spec.major_input.uri):

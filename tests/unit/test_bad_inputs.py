@@ -616,6 +616,11 @@ def test_malformed_cluster_address_setting(project, capsys):
         )
 
 
+def test_validate_refuses_an_output_path_through_a_file(project, capsys):
+    args = ["validate", "job.yml", "--set", "outputs.out.path=./data/item_0.txt/result.txt"]
+    cli_fails(project, capsys, args, r"outputs\.out: the path .* runs through .*which is a file")
+
+
 @pytest.mark.parametrize("command", ["run", "validate"])
 def test_s3_input_without_credentials(project, capsys, monkeypatch, command):
     pytest.importorskip("s3fs")
