@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 LOCAL_CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
 # A terminal's Ctrl-C reaches the local workers too: they leave it to the client (no tracebacks).
-SIGNALS_PRELOAD = "dask_parallel.worker.terminal_signals"
+SIGNALS_PRELOAD = "dask_parallel.worker.local_preload"
 # Seconds a replacement worker process may take to start (after a timeout or an init()
 # failure) before its nanny gives up for good; Dask's 30 s is short on a busy machine.
 LOCAL_DEATH_TIMEOUT = 180
