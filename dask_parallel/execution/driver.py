@@ -359,30 +359,39 @@ class Driver:
 
     # -- results ----------------------------------------------------------------------
     def _collect(self, finished: list[tuple[Future, Any]]) -> list[tuple[MiniBatch, int]]:
-        follow_ups = []
-        for future, value in finished:
-            entry = self._inflight.pop(future.key, None)
-            self._running_since.pop(str(future.key), None)
-            if entry is None:
-                continue
-            _, mb, attempt = entry
-            if future.status == "finished" and isinstance(value, AttemptResult):
-                result = value
-                if self.shipment is not None:
-                    self.shipment.returned.take(result)
-                    if future.key in self._timed_out and result.outcome is not Outcome.TIMEOUT:
-                        # Dask re-ran, elsewhere, an attempt the watchdog stopped: that is its outcome.
-                        result.outcome, result.error = classify_lost_attempt(self.runtime, str(future.key))
-                        result.part = None
-            else:
-                result = self._lost(future, value, mb, attempt)
-            follow_up = self._apply(result, mb)
-            if follow_up is not None:
-                follow_ups.append(follow_up)
-            follow_ups.extend(self._later)
-            self._later.clear()
-            if self.state.finished:
-                break
+        """Decide on a batch of results; their records are written (one write per file)
+        before any of them is shown as done."""
+        follow_ups: list[tuple[MiniBatch, int]] = []
+        shown: list[tuple[AttemptResult, Action]] = []
+        with self.journal.batch():
+            for future, value in finished:
+                entry = self._inflight.pop(future.key, None)
+                self._running_since.pop(str(future.key), None)
+                if entry is None:
+                    continue
+                _, mb, attempt = entry
+                if future.status == "finished" and isinstance(value, AttemptResult):
+                    result = value
+                    if self.shipment is not None:
+                        self.shipment.returned.take(result)
+                        if future.key in self._timed_out and result.outcome is not Outcome.TIMEOUT:
+                            # Dask re-ran, elsewhere, an attempt the watchdog stopped: that is its outcome.
+                            result.outcome, result.error = classify_lost_attempt(
+                                self.runtime, str(future.key)
+                            )
+                            result.part = None
+                else:
+                    result = self._lost(future, value, mb, attempt)
+                follow_up = self._apply(result, mb, shown)
+                if follow_up is not None:
+                    follow_ups.append(follow_up)
+                follow_ups.extend(self._later)
+                self._later.clear()
+                if self.state.finished:
+                    break
+        if self.on_result is not None:
+            for result, action in shown:
+                self.on_result(result, action)
         return follow_ups
 
     def _replace_process(self, address: str) -> None:
@@ -433,7 +442,9 @@ class Driver:
             result.elapsed = float(details.get("elapsed", 0.0))
         return result
 
-    def _apply(self, result: AttemptResult, mb: MiniBatch) -> tuple[MiniBatch, int] | None:
+    def _apply(
+        self, result: AttemptResult, mb: MiniBatch, shown: list[tuple[AttemptResult, Action]]
+    ) -> tuple[MiniBatch, int] | None:
         report = Report(
             mini_batch_id=result.mini_batch_id,
             attempt=result.attempt,
@@ -484,13 +495,13 @@ class Driver:
             )
         if action is Action.DONE:
             self._cancel_copies(mb.id)
-        if self.on_result is not None:
-            shown = result
+        if self.on_result is not None:  # called once the batch's records are written
+            seen = result
             if action is Action.DONE and mb.id in self.pieces:  # the progress counts plan mini-batches
                 root = self.state.root(mb.id)
                 if self.state.mini_batches[root].final is not None:
-                    shown = dataclasses.replace(result, mini_batch_id=root)
-            self.on_result(shown, action)
+                    seen = dataclasses.replace(result, mini_batch_id=root)
+            shown.append((seen, action))
         if action is Action.SPLIT:
             return self._split(mb)
         if action is Action.RETRY:
