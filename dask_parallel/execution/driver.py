@@ -447,6 +447,8 @@ class Driver:
                 status=final.final,
                 attempt=result.attempt,
                 part=_part(result) if final.final is Final.SUCCEEDED else None,
+                # Taken by the worker as it wrote the rows: they are not read again here.
+                part_crc=result.part_crc if final.final is Final.SUCCEEDED else None,
                 total_items=final.total_items,
                 succeeded_items=final.succeeded_items,
             )

@@ -31,6 +31,10 @@ class ResultStream:
 
     def __init__(self, client: Client, linger: float = LINGER) -> None:
         self.client = client
+        loop = client.loop
+        if loop is None:
+            raise RuntimeError("the Dask client is closed: it has no event loop to fetch results on")
+        self.loop = loop
         self.linger = linger
         self.results: queue.SimpleQueue[tuple[Future, Any]] = queue.SimpleQueue()
         # Touched on the event loop only.
@@ -42,18 +46,18 @@ class ResultStream:
         self._started = False
 
     def start(self) -> None:
-        self.client.loop.add_callback(self._run)
+        self.loop.add_callback(self._run)
         self._started = True
 
     def track(self, futures: Iterable[Future]) -> None:
         """Report these futures once they finish (callable from any thread)."""
-        self.client.loop.add_callback(self._watch_all, list(futures))
+        self.loop.add_callback(self._watch_all, list(futures))
 
     def stop(self) -> None:
         """Report what has finished already, then stop; waits for that at most 30 seconds."""
         if not self._started:
             return
-        self.client.loop.add_callback(self._stop)
+        self.loop.add_callback(self._stop)
         self._stopped.wait(STOP_TIMEOUT)
 
     # -- on the event loop ----------------------------------------------------------------
@@ -64,10 +68,12 @@ class ResultStream:
             task.add_done_callback(self._watching.discard)
 
     async def _watch(self, future: Future) -> None:
-        try:
-            await future._state.wait()
-        except asyncio.CancelledError:
-            pass
+        state = future._state
+        if state is not None:  # None once the future is released: nothing to wait for
+            try:
+                await state.wait()
+            except asyncio.CancelledError:
+                pass
         self._finished.append(future)
         if self._wakeup is not None:
             self._wakeup.set()

@@ -152,15 +152,15 @@ class Journal:
         """A final record's parts relative to the run directory, each with its CRC-32."""
         fields = dict(fields)
         if fields.get("part") is not None:
-            fields["part"], fields["part_crc"] = self._stored(fields["part"])
+            fields["part"], fields["part_crc"] = self._stored(fields["part"], fields.get("part_crc"))
         if fields.get("parts") is not None:
             stored = [self._stored(part) for part in fields["parts"]]
             fields["parts"] = [part for part, _ in stored]
             fields["parts_crc"] = [crc for _, crc in stored]
         return fields
 
-    def _stored(self, part: Any) -> tuple[list[Any] | None, int | None]:
-        stored, crc = parts.to_record(self.run_dir, part)
+    def _stored(self, part: Any, crc: int | None = None) -> tuple[list[Any] | None, int | None]:
+        stored, crc = parts.to_record(self.run_dir, part, crc)
         if part is not None and crc is not None:
             self.checksums[(str(part[0]), int(part[1]), int(part[2]))] = crc
         return stored, crc
