@@ -46,7 +46,11 @@ def to_record(
     path, offset, length = part
     if crc is None:
         crc = checksum(path, offset, length)
-    relative = os.path.relpath(path, run_dir) if os.path.isabs(path) else path
+    inside = os.path.join(run_dir, "")
+    if path.startswith(inside) and ".." not in path:  # the usual case, without relpath's cost
+        relative = path[len(inside) :]
+    else:
+        relative = os.path.relpath(path, run_dir) if os.path.isabs(path) else path
     return [relative, offset, length], crc
 
 
