@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from distributed import Client, Future, as_completed
+from distributed import Client, Future
 from distributed.client import FutureCancelledError
 
 from dask_parallel.batching import MiniBatch, split_mini_batch
 from dask_parallel.execution import cancel_flag
 from dask_parallel.execution.events import AttemptResult
+from dask_parallel.execution.results import ResultStream
 from dask_parallel.execution.shipping import Shipment
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Action, Final, JobState, MiniBatchState, Outcome, Report
@@ -38,8 +39,6 @@ from dask_parallel.worker.plugin import EntryScriptPlugin, finish_job, run_mini_
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
 OVERVIEW_INTERVAL = 5.0
-GATHER_LINGER = 0.02  # seconds
-GATHER_BATCH = 64
 MAX_ERRORS_KEPT = 20
 REGISTER_ATTEMPTS = 4
 SPECULATION_INTERVAL = 1.0  # seconds between looks for stragglers once nothing is left to submit
@@ -74,12 +73,10 @@ class Driver:
         self.on_result = on_result
         self.winning_parts: dict[str, Part | None] = {}
         self.errors: list[str] = []
-        # Finished futures are fetched in batches by a background thread (one gather per
+        # Finished futures are fetched in batches on the client's event loop (one gather per
         # batch, not one round trip per mini-batch); the loop below only reads its queue.
-        self._completed = as_completed(loop=client.loop)
-        self._finished = self._completed.queue  # futures, as they finish; None stops the gatherer
-        self._results: queue.SimpleQueue[tuple[Future, Any]] = queue.SimpleQueue()
-        self._gatherer = threading.Thread(target=self._gather_loop, name="dask-parallel-gather", daemon=True)
+        self._stream = ResultStream(client)
+        self._results = self._stream.results
         self._restarting: set[str] = set()
         self._restart_threads: list[threading.Thread] = []
         self._restart_errors: list[str] = []
@@ -132,47 +129,8 @@ class Driver:
         )
         for token, future, (mb, attempt) in zip(tokens, futures, batch):
             self._inflight[token] = (future, mb, attempt)
-        self._completed.update(futures)
+        self._stream.track(futures)
         return tokens
-
-    def _gather_loop(self) -> None:
-        while True:
-            batch = [self._finished.get()]
-            # Linger briefly so one fetch carries several results: every fetch is a request
-            # the workers' event loops must answer, taking the CPU from running mini-batches.
-            deadline = time.monotonic() + GATHER_LINGER
-            while len(batch) < GATHER_BATCH:
-                remaining = deadline - time.monotonic()
-                try:
-                    batch.append(
-                        self._finished.get(timeout=remaining)
-                        if remaining > 0
-                        else self._finished.get_nowait()
-                    )
-                except queue.Empty:
-                    break
-            stop = None in batch
-            batch = [f for f in batch if f is not None]
-            ready = [f for f in batch if f.status == "finished"]
-            values: dict[Any, Any] = {}
-            if ready:
-                try:
-                    values = dict(zip([f.key for f in ready], self.client.gather(ready, errors="skip")))
-                except Exception as exc:  # noqa: BLE001 - the cluster went away: report each as lost
-                    values = {f.key: exc for f in ready}
-            for future in batch:
-                if future.key in values:
-                    value = values[future.key]
-                elif future.status == "error":
-                    try:
-                        value = future.exception(timeout=10)
-                    except Exception as exc:  # noqa: BLE001
-                        value = exc
-                else:
-                    value = FutureCancelledError(future.key, "cancelled")
-                self._results.put((future, value))
-            if stop:
-                return
 
     # -- main loop --------------------------------------------------------------------
     def run(self, pending: Sequence[MiniBatch]) -> None:
@@ -186,7 +144,7 @@ class Driver:
         if self.shipment is not None:
             self._start_shipping()
         self._register(plugin)
-        self._gatherer.start()
+        self._stream.start()
         try:
             while not self.state.finished:
                 if cancel_flag.requested():  # a pipeline running this job was interrupted
@@ -239,8 +197,7 @@ class Driver:
             raise
         finally:
             self._cancel_inflight()
-            self._finished.put(None)  # stops the gatherer once it has drained
-            self._gatherer.join(timeout=30)
+            self._stream.stop()  # once what has finished is fetched
             for thread in self._restart_threads:
                 thread.join(timeout=60)
             for message in self._restart_errors:
@@ -360,30 +317,39 @@ class Driver:
 
     # -- results ----------------------------------------------------------------------
     def _collect(self, finished: list[tuple[Future, Any]]) -> list[tuple[MiniBatch, int]]:
-        follow_ups = []
-        for future, value in finished:
-            entry = self._inflight.pop(future.key, None)
-            self._running_since.pop(str(future.key), None)
-            if entry is None:
-                continue
-            _, mb, attempt = entry
-            if future.status == "finished" and isinstance(value, AttemptResult):
-                result = value
-                if self.shipment is not None:
-                    self.shipment.returned.take(result)
-                    if future.key in self._timed_out and result.outcome is not Outcome.TIMEOUT:
-                        # Dask re-ran, elsewhere, an attempt the watchdog stopped: that is its outcome.
-                        result.outcome, result.error = classify_lost_attempt(self.runtime, str(future.key))
-                        result.part = None
-            else:
-                result = self._lost(future, value, mb, attempt)
-            follow_up = self._apply(result, mb)
-            if follow_up is not None:
-                follow_ups.append(follow_up)
-            follow_ups.extend(self._later)
-            self._later.clear()
-            if self.state.finished:
-                break
+        """Decide on a batch of results; their records are written (one write per file)
+        before any of them is shown as done."""
+        follow_ups: list[tuple[MiniBatch, int]] = []
+        shown: list[tuple[AttemptResult, Action]] = []
+        with self.journal.batch():
+            for future, value in finished:
+                entry = self._inflight.pop(future.key, None)
+                self._running_since.pop(str(future.key), None)
+                if entry is None:
+                    continue
+                _, mb, attempt = entry
+                if future.status == "finished" and isinstance(value, AttemptResult):
+                    result = value
+                    if self.shipment is not None:
+                        self.shipment.returned.take(result)
+                        if future.key in self._timed_out and result.outcome is not Outcome.TIMEOUT:
+                            # Dask re-ran, elsewhere, an attempt the watchdog stopped: that is its outcome.
+                            result.outcome, result.error = classify_lost_attempt(
+                                self.runtime, str(future.key)
+                            )
+                            result.part = None
+                else:
+                    result = self._lost(future, value, mb, attempt)
+                follow_up = self._apply(result, mb, shown)
+                if follow_up is not None:
+                    follow_ups.append(follow_up)
+                follow_ups.extend(self._later)
+                self._later.clear()
+                if self.state.finished:
+                    break
+        if self.on_result is not None:
+            for result, action in shown:
+                self.on_result(result, action)
         return follow_ups
 
     def _replace_process(self, address: str) -> None:
@@ -434,7 +400,9 @@ class Driver:
             result.elapsed = float(details.get("elapsed", 0.0))
         return result
 
-    def _apply(self, result: AttemptResult, mb: MiniBatch) -> tuple[MiniBatch, int] | None:
+    def _apply(
+        self, result: AttemptResult, mb: MiniBatch, shown: list[tuple[AttemptResult, Action]]
+    ) -> tuple[MiniBatch, int] | None:
         report = Report(
             mini_batch_id=result.mini_batch_id,
             attempt=result.attempt,
@@ -480,18 +448,20 @@ class Driver:
                 status=final.final,
                 attempt=result.attempt,
                 part=_part(result) if final.final is Final.SUCCEEDED else None,
+                # Taken by the worker as it wrote the rows: they are not read again here.
+                part_crc=result.part_crc if final.final is Final.SUCCEEDED else None,
                 total_items=final.total_items,
                 succeeded_items=final.succeeded_items,
             )
         if action is Action.DONE:
             self._cancel_copies(mb.id)
-        if self.on_result is not None:
-            shown = result
+        if self.on_result is not None:  # called once the batch's records are written
+            seen = result
             if action is Action.DONE and mb.id in self.pieces:  # the progress counts plan mini-batches
                 root = self.state.root(mb.id)
                 if self.state.mini_batches[root].final is not None:
-                    shown = dataclasses.replace(result, mini_batch_id=root)
-            self.on_result(shown, action)
+                    seen = dataclasses.replace(result, mini_batch_id=root)
+            shown.append((seen, action))
         if action is Action.SPLIT:
             return self._split(mb)
         if action is Action.RETRY:

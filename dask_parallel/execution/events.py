@@ -33,6 +33,7 @@ class AttemptResult:
     part: str | None = None  # the process's rows file holding this attempt's rows
     part_offset: int = 0
     part_length: int = 0
+    part_crc: int | None = None  # CRC-32 of the rows, taken as they were written
     error_names: tuple[str, ...] = ()  # class names of the exception run() or the reader raised
     # From workers that cannot see the client's disk: the rows themselves, what the log
     # files gained (path relative to logs/ -> bytes) and output files written (client path

@@ -111,6 +111,16 @@ class JobMetrics:
     def __init__(self, job: str) -> None:
         self.job = job
         self.metrics = _registry()
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, name: str, *labels: Any) -> Any:
+        """``metrics[name].labels(job, *labels)``, looked up once: labels() costs more than inc()."""
+        key = (name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            assert self.metrics is not None
+            child = self._children[key] = self.metrics[name].labels(self.job, *labels)
+        return child
 
     def __enter__(self) -> JobMetrics:
         if self.metrics is not None:
@@ -128,17 +138,17 @@ class JobMetrics:
         if metrics is None:
             return
         outcome = getattr(result.outcome, "value", str(result.outcome))
-        metrics["attempts"].labels(self.job, outcome).inc()
+        self._child("attempts", outcome).inc()
         init_time = float(getattr(result, "init_time", 0.0) or 0.0)
         if init_time > 0:
-            metrics["init"].labels(self.job).observe(init_time)
+            self._child("init").observe(init_time)
         if outcome == "succeeded":
-            metrics["duration"].labels(self.job).observe(max(0.0, result.elapsed - init_time))
+            self._child("duration").observe(max(0.0, result.elapsed - init_time))
         if retried:
-            metrics["retries"].labels(self.job).inc()
+            self._child("retries").inc()
         if final is not None and final.final is not None:
-            metrics["mini_batches"].labels(self.job, final.final).inc()
+            self._child("mini_batches", final.final).inc()
             total = final.total_items or 0
             won = final.succeeded_items if final.final == "succeeded" else 0
-            metrics["items"].labels(self.job, "succeeded").inc(won)
-            metrics["items"].labels(self.job, "failed").inc(max(0, total - won))
+            self._child("items", "succeeded").inc(won)
+            self._child("items", "failed").inc(max(0, total - won))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
 from typing import Any
 
 from dask_parallel.execution.events import AttemptResult
@@ -48,6 +49,7 @@ class ReturnedFiles:
         rows = result.rows or b""
         handle.seek(0, os.SEEK_END)
         result.part, result.part_offset, result.part_length = handle.name, handle.tell(), len(rows)
+        result.part_crc = zlib.crc32(rows)
         handle.write(rows)
         handle.flush()
 

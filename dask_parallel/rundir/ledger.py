@@ -7,6 +7,7 @@ shows the whole layout.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -14,12 +15,13 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from dask_parallel.execution.events import AttemptResult
 from dask_parallel.redact import redact_document
 from dask_parallel.rundir import parts
-from dask_parallel.rundir.atomic import write_json_atomic
+from dask_parallel.rundir.atomic import atomic_open, write_json_atomic
 from dask_parallel.rundir.layout import RunLayout
 
 logger = logging.getLogger("dask_parallel")
@@ -70,7 +72,13 @@ def _stamp(epoch: float | None = None) -> str:
 
 
 class Journal:
-    """Append-only records of one run, safe against the client process dying at any point."""
+    """Append-only records of one run, safe against the client process dying at any point.
+
+    Ledger lines and report rows are written with one ``os.write`` per file and per batch
+    (see :meth:`batch`): a record is in the operating system's hands, and so survives the
+    client being killed, before the batch's mini-batches are reported done. No ``fsync``:
+    a crash of the whole machine may lose the last batches, which resume runs again.
+    """
 
     def __init__(self, run_dir: str) -> None:
         self.run_dir = run_dir
@@ -83,17 +91,45 @@ class Journal:
         with open(layout.readme, "w", encoding="utf-8") as handle:
             handle.write(README)
         self._ledger = os.open(layout.ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        report = layout.report
-        new_report = not os.path.exists(report)
-        # Buffered: flushed with every progress overview and at the end (the ledger, not this
-        # report, is what must survive a crash line by line).
-        self._report = open(report, "a", encoding="utf-8", newline="")  # noqa: SIM115
-        self._report_writer = csv.writer(self._report)
-        if new_report:
-            self._report_writer.writerow(REPORT_COLUMNS)
+        _end_torn_line(layout.ledger, self._ledger)
+        # The report is the ledger's attempts as a table: rebuilt from the ledger when an
+        # earlier run left one, so that every earlier attempt is in it exactly once.
+        _rebuild_report(layout.report, read_ledger(run_dir))
+        self._report = os.open(layout.report, os.O_WRONLY | os.O_APPEND)
         self._master = open(layout.master_role, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._ledger_lines: list[str] = []
+        self._report_rows = io.StringIO()
+        self._report_writer = csv.writer(self._report_rows)
+        self._batching = 0
         # CRC-32 of every winning part recorded (or restored), checked again at assembly.
         self.checksums: dict[tuple[str, int, int], int] = {}
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the records made inside, then write them with one write per file."""
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+            if not self._batching:
+                self.flush()
+
+    def flush(self) -> None:
+        """Hand every held record to the operating system: the ledger first, then the report.
+
+        The report is rebuilt from the ledger on resume, so a crash between the two writes
+        loses nothing.
+        """
+        if self._ledger_lines:
+            data = "".join(self._ledger_lines).encode()
+            self._ledger_lines.clear()
+            _write_all(self._ledger, data)
+        rows = self._report_rows.getvalue()
+        if rows:
+            self._report_rows.seek(0)
+            self._report_rows.truncate()
+            _write_all(self._report, rows.encode())
 
     # -- records ----------------------------------------------------------------------
     def write_job(self, document: dict[str, Any]) -> None:
@@ -106,50 +142,34 @@ class Journal:
     def ledger(self, event: str, **fields: Any) -> None:
         if event == "final":
             fields = self._final_parts(fields)
-        line = json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n"
-        os.write(self._ledger, line.encode())  # one write per line: a crash leaves whole lines
+        self._ledger_lines.append(
+            json.dumps({"event": event, "time": time.time(), **fields}, default=str) + "\n"
+        )
+        if not self._batching:
+            self.flush()
 
     def _final_parts(self, fields: dict[str, Any]) -> dict[str, Any]:
         """A final record's parts relative to the run directory, each with its CRC-32."""
         fields = dict(fields)
         if fields.get("part") is not None:
-            fields["part"], fields["part_crc"] = self._stored(fields["part"])
+            fields["part"], fields["part_crc"] = self._stored(fields["part"], fields.get("part_crc"))
         if fields.get("parts") is not None:
             stored = [self._stored(part) for part in fields["parts"]]
             fields["parts"] = [part for part, _ in stored]
             fields["parts_crc"] = [crc for _, crc in stored]
         return fields
 
-    def _stored(self, part: Any) -> tuple[list[Any] | None, int | None]:
-        stored, crc = parts.to_record(self.run_dir, part)
+    def _stored(self, part: Any, crc: int | None = None) -> tuple[list[Any] | None, int | None]:
+        stored, crc = parts.to_record(self.run_dir, part, crc)
         if part is not None and crc is not None:
             self.checksums[(str(part[0]), int(part[1]), int(part[2]))] = crc
         return stored, crc
 
     def attempt(self, result: AttemptResult, action: str) -> None:
-        failed = None
-        if result.total_items is not None:
-            failed = result.total_items - result.succeeded_items
-        self._report_writer.writerow(
-            (
-                result.mini_batch_id,
-                result.index,
-                result.attempt,
-                result.outcome.value,
-                result.node_id,
-                result.process_name,
-                result.pid or "",
-                "" if result.total_items is None else result.total_items,
-                result.succeeded_items,
-                "" if failed is None else failed,
-                _stamp(result.start_time) if result.start_time else "",
-                f"{result.elapsed:.3f}",
-                result.error or "",
-            )
-        )
         record = dict(vars(result))  # flat fields: cheaper than dataclasses.asdict
         record["outcome"] = result.outcome.value
         record.pop("traceback", None)
+        self._report_writer.writerow(_report_row(record))
         self.ledger("attempt", action=action, **record)
 
     def log(self, message: str) -> None:
@@ -157,7 +177,6 @@ class Journal:
         driver_logger.info("%s: %s", os.path.basename(self.run_dir), message)
 
     def overview(self, done: int, total: int, failed: int, elapsed: float) -> None:
-        self._report.flush()
         remaining = ""
         if 0 < done < total:
             left = elapsed / done * (total - done)
@@ -198,9 +217,61 @@ class Journal:
             writer.writerows(rows)
 
     def close(self) -> None:
+        self.flush()
         os.close(self._ledger)
-        self._report.close()
+        os.close(self._report)
         self._master.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _end_torn_line(path: str, fd: int) -> None:
+    """End a line torn by a crash, so that the next record starts a line of its own."""
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return
+        handle.seek(-1, os.SEEK_END)
+        last = handle.read(1)
+    if last != b"\n":
+        os.write(fd, b"\n")
+
+
+def _report_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """One row of processed_mini-batches.csv from an attempt's ledger record."""
+    total = record.get("total_items")
+    succeeded = record.get("succeeded_items") or 0
+    start = record.get("start_time")
+    return (
+        record.get("mini_batch_id"),
+        record.get("index"),
+        record.get("attempt"),
+        record.get("outcome"),
+        record.get("node_id") or "",
+        record.get("process_name") or "",
+        record.get("pid") or "",
+        "" if total is None else total,
+        succeeded,
+        "" if total is None else total - succeeded,
+        _stamp(start) if start else "",
+        f"{float(record.get('elapsed') or 0.0):.3f}",
+        record.get("error") or "",
+    )
+
+
+def _rebuild_report(path: str, records: list[dict[str, Any]]) -> None:
+    """processed_mini-batches.csv holding exactly the attempts the ledger records, in order."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(REPORT_COLUMNS)
+    for record in records:
+        if record.get("event") == "attempt":
+            writer.writerow(_report_row(record))
+    with atomic_open(path) as handle:
+        handle.write(text.getvalue())
 
 
 def read_ledger(run_dir: str) -> list[dict[str, Any]]:

@@ -34,13 +34,23 @@ def checksum(path: str, offset: int, length: int) -> int | None:
     return zlib.crc32(data) if len(data) == length else None
 
 
-def to_record(run_dir: str, part: Sequence[Any] | None) -> tuple[list[Any] | None, int | None]:
-    """``(stored part, crc)`` for the ledger: the path relative to ``run_dir``."""
+def to_record(
+    run_dir: str, part: Sequence[Any] | None, crc: int | None = None
+) -> tuple[list[Any] | None, int | None]:
+    """``(stored part, crc)`` for the ledger: the path relative to ``run_dir``.
+
+    ``crc`` is the checksum taken by whoever wrote the rows; without it the rows are read.
+    """
     if part is None:
         return None, None
     path, offset, length = part
-    crc = checksum(path, offset, length)
-    relative = os.path.relpath(path, run_dir) if os.path.isabs(path) else path
+    if crc is None:
+        crc = checksum(path, offset, length)
+    inside = os.path.join(run_dir, "")
+    if path.startswith(inside) and ".." not in path:  # the usual case, without relpath's cost
+        relative = path[len(inside) :]
+    else:
+        relative = os.path.relpath(path, run_dir) if os.path.isabs(path) else path
     return [relative, offset, length], crc
 
 

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import traceback
+import zlib
 from typing import IO, Any
 
 from dask_parallel import paths
@@ -432,6 +433,7 @@ class EntryScriptHost:
                     stream.write(rows)
                     stream.flush()  # the range is complete before the driver hears of it
                 result.part, result.part_length = stream.name, len(rows)
+                result.part_crc = zlib.crc32(rows)
             except Exception as exc:  # noqa: BLE001 - e.g. a DataFrame with unprintable objects
                 trace = traceback.format_exc()
                 result.outcome = Outcome.INVALID_RETURN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -162,3 +163,53 @@ def test_ctrl_c_in_a_terminal_prints_no_worker_tracebacks(tmp_path, python_env):
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert stderr.strip().splitlines()[-1] == "error: canceled; the run directory keeps what finished."
     assert json.loads(stdout)["status"] == "Canceled"
+
+
+def attempts_in_ledger(run_dir: Path) -> Counter:
+    records = [json.loads(line) for line in (run_dir / "ledger.jsonl").read_text().splitlines() if line]
+    return Counter(
+        (r["mini_batch_id"], str(r["attempt"]), r["outcome"]) for r in records if r["event"] == "attempt"
+    )
+
+
+def attempts_in_report(run_dir: Path) -> Counter:
+    report = run_dir / "logs" / "sys" / "job_report" / "processed_mini-batches.csv"
+    with report.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return Counter((row["mini_batch_id"], row["attempt"], row["result"]) for row in rows)
+
+
+def test_client_killed_while_mini_batches_complete_keeps_every_record(tmp_path, python_env):
+    # Short mini-batches: results arrive in batches, and the kill lands while they are written.
+    job = make_project(tmp_path, files=300, delay=0.01)
+    run_dir = tmp_path / "run"
+    process = start(["run", str(job), "--run-dir", str(run_dir), "--quiet"], tmp_path, python_env)
+    wait_for_finals(run_dir, 20, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    done_before = {r["mb"] for r in finals(run_dir) if r["status"] == "succeeded"}
+    assert 20 <= len(done_before) < 150, "the kill did not land mid-job"
+    # Every finished mini-batch's attempt was recorded with it, in the same write.
+    assert {mb for mb, _, outcome in attempts_in_ledger(run_dir) if outcome == "succeeded"} >= done_before
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "dask_parallel", "resume", str(run_dir), "--json"],
+        cwd=tmp_path,
+        env={**python_env, "SEEN": str(tmp_path / "seen.txt"), "DELAY": "0.01"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "Completed"
+    rows = (tmp_path / "out" / "result.txt").read_text().split()
+    assert rows == [f"item_{i:03d}.txt" for i in range(300)]
+    # The ledger: one succeeded final per mini-batch; those of the first run were not run again.
+    succeeded = Counter(r["mb"] for r in finals(run_dir) if r["status"] == "succeeded")
+    assert len(succeeded) == 150 and set(succeeded.values()) == {1}
+    ledger_attempts = attempts_in_ledger(run_dir)
+    assert all(ledger_attempts[key] == 1 for key in ledger_attempts)
+    attempts_per_mb = Counter(mb for mb, _, _ in ledger_attempts.elements())
+    assert all(attempts_per_mb[mb] == 1 for mb in done_before)
+    # The report holds every attempt of both runs exactly once, as the ledger does.
+    assert attempts_in_report(run_dir) == ledger_attempts
