@@ -12,11 +12,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from distributed import Client
 
 from dask_parallel import config
+from dask_parallel.batching import MiniBatch
 from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
 from dask_parallel.execution.cancel_file import watch_cancel_requests
@@ -38,15 +40,23 @@ from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
 from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
-from dask_parallel.rundir.claim import RunLock, check_not_inside, check_run_dir
+from dask_parallel.rundir.claim import RunLock, check_not_busy, check_not_inside, check_run_dir
 from dask_parallel.rundir.environment import environment_record
 from dask_parallel.rundir.fingerprint import resume_identity
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal, read_ledger
+from dask_parallel.rundir.plan_store import (
+    StoredMiniBatches,
+    compare_listings,
+    listing_table,
+    read_listing,
+    replace_folder,
+)
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import (
     describe_changes,
     finished_mini_batches,
+    listing_changed,
     read_job_file,
     restore_secrets,
     restored_checksums,
@@ -128,6 +138,7 @@ def run(
             "out to get a fresh one."
         )
     check_run_dir(target)
+    check_not_busy(target)  # planning writes the run directory's plan/ before the lock is taken
     note = unused_note(job)
     if note:
         logger.info(note)
@@ -139,9 +150,9 @@ def run(
     if staged is not job:  # inputs were downloaded: the same job, reading the local copies
         spec = build_job_spec(staged, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout):
-        plan = plan_input(spec)
+        plan = plan_input(spec, store=RunLayout(target).plan_dir)
         _check_beyond_azure(spec, plan)
-        identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
+        identity = _identity(spec, plan)
         reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
     if force_rerun is None:
         force_rerun = bool(config.get("force-rerun", False))
@@ -266,7 +277,7 @@ def _execute(
     journal = Journal(run_dir)
     job_id = uuid.uuid4().hex
     if identity is None:
-        identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
+        identity = _identity(spec, plan)
     journal.write_job(
         {
             "job_id": job_id,
@@ -296,7 +307,7 @@ def _execute(
         progress_update_timeout=spec.progress_update_timeout,
         **_policy_beyond_azure(spec),
     )
-    state = JobState([mb.id for mb in plan.mini_batches], policy)
+    state = JobState(plan.ids(), policy)
     for mb_id, record in restored.items():
         state.restore(
             mb_id,
@@ -306,7 +317,8 @@ def _execute(
             record["attempt"],
         )
     journal.checksums.update(restored_checksums(restored))
-    pending = [mb for mb in plan.mini_batches if mb.id not in restored]
+    # Read from the plan folder as the driver asks for more, not all at once.
+    pending: Iterable[MiniBatch] = (mb for mb in plan.mini_batches if mb.id not in restored)
     divider = _divider(spec, plan, run_dir)
     if divider is not None:
         state.growing = not divider.done
@@ -328,6 +340,7 @@ def _execute(
             journal.log(f"workers {'share' if shared else 'do not share'} this disk: {why}")
             shipment = None
             if not shared:
+                pending = list(pending)
                 runtime, shipment = without_shared_disk(spec, runtime, pending, run_dir)
             link = dashboard_link(connected)
             if link:
@@ -495,7 +508,7 @@ def _cut_plan(plan: InputPlan, divider: AdaptiveDivider | None) -> InputPlan:
 
 def _check_beyond_azure(spec: JobSpec, plan: InputPlan) -> None:
     """Settings beyond Azure that this input cannot honour."""
-    if spec.split_on_failure and any(mb.is_tabular for mb in plan.mini_batches):
+    if spec.split_on_failure and plan.kind == "tabular":
         raise JobValidationError(
             "retry_settings.split_on_failure applies to inputs divided into files (uri_folder, "
             "uri_file, or an MLTable of paths); this job's input is divided into table blocks. "
@@ -591,22 +604,30 @@ def resume(
                 "--job job.yml (dask_parallel.resume(run_dir, job=...))."
             ) from None
     _check_run_dir_placement(spec, folder)
-    plan = plan_input(spec)
+    layout = RunLayout(folder)
+    staging = layout.plan_dir + ".next"  # the old plan stays until the new one is accepted
+    shutil.rmtree(staging, ignore_errors=True)
+    plan = plan_input(spec, store=staging)
     _check_beyond_azure(spec, plan)
-    identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
+    identity = _identity(spec, plan)
     # job.json keeps identities without secret values: compare like with like.
-    changes = describe_changes(stored.get("identity", {}), redact_document(identity))
+    before, after = stored.get("identity", {}), redact_document(identity)
+    changes = describe_changes(before, after, _file_changes(before, after, folder, staging))
     if changes and not force:
+        shutil.rmtree(staging, ignore_errors=True)
         raise ResumeError(
             f"cannot resume {folder!r} because " + "; ".join(changes) + ". Its finished mini-batches "
             "no longer answer the same job. Restore the input and settings, start a new run, or "
             "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
         )
+    replace_folder(staging, layout.plan_dir)
+    if isinstance(plan.mini_batches, StoredMiniBatches):
+        plan = dataclasses.replace(plan, mini_batches=plan.mini_batches.moved_to(layout.plan_dir))
     if spec.target_duration is not None and not force:
         # Mini-batches sized by time: the cuts the earlier runs made, again, then the remainder.
         replay = AdaptiveDivider(plan.files, spec.target_duration).replay(_cut_records(folder))
         plan = dataclasses.replace(plan, mini_batches=tuple(replay))
-    restored = {} if force else finished_mini_batches(folder, {mb.id for mb in plan.mini_batches})
+    restored = {} if force else finished_mini_batches(folder, set(plan.ids()))
     return execute(
         spec,
         plan,
@@ -616,3 +637,31 @@ def resume(
         identity=identity,
         restored=restored,
     )
+
+
+def _identity(spec: JobSpec, plan: InputPlan) -> dict[str, Any]:
+    if plan.listing is None:
+        raise ValueError("the plan has no listing: make it with plan_input(spec, store=<run dir>/plan)")
+    return resume_identity(spec, plan.ids(), plan.listing.count, plan.listing.digest)
+
+
+def _file_changes(
+    before: dict[str, Any], after: dict[str, Any], run_dir: str, new_plan: str
+) -> tuple[list[str], list[str], list[str]] | None:
+    """The files added, removed and modified since the run of ``run_dir``; None when its listing matches."""
+    if not listing_changed(before, after):
+        return None
+    old_files = before.get("files")
+    if isinstance(old_files, dict) and "digest" not in old_files:  # a run made before the plan folder
+        old = listing_table(old_files)
+    else:
+        old_plan = RunLayout(run_dir).plan_dir
+        try:
+            old = read_listing(old_plan)
+        except (OSError, ValueError) as exc:
+            raise ResumeError(
+                f"cannot resume {run_dir!r}: its input changed since it ran, and the listing of "
+                f"what it read ({old_plan}) cannot be read ({type(exc).__name__}: {exc}). Start a new "
+                "run, or force a fresh run in this directory (force=True, or dask-parallel resume --force)."
+            ) from None
+    return compare_listings(old, read_listing(new_plan))

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
-from dask_parallel.batching import MiniBatch, block_mini_batches, file_mini_batches, keyed_file_mini_batches
+from dask_parallel.batching import (
+    MiniBatch,
+    block_mini_batches,
+    file_mini_batch,
+    file_mini_batches,
+    keyed_file_mini_batches,
+)
 from dask_parallel.errors import InputError, MLTableError
 from dask_parallel.inputs import mltable
+from dask_parallel.inputs.listing import ListedFile, list_folder
 from dask_parallel.inputs.mltable import TableReader, resolve_datastore
-from dask_parallel.paths import filesystem, is_remote
-from dask_parallel.rundir.fingerprint import version_of
+from dask_parallel.paths import filesystem
+from dask_parallel.rundir.fingerprint import file_identity, referenced_files, version_of
+from dask_parallel.rundir.plan_store import ListingSummary, ListingWriter, MiniBatchWriter, StoredMiniBatches
 from dask_parallel.spec.job_spec import JobSpec
 from dask_parallel.spec.sizes import DEFAULT_BYTES_PER_MINI_BATCH, DEFAULT_FILES_PER_MINI_BATCH
 
@@ -19,38 +29,30 @@ class InputPlan:
     """The mini-batches of a job and, for tabular input, how to read them."""
 
     kind: str  # "files" or "tabular"
-    mini_batches: tuple[MiniBatch, ...]
+    # A tuple, or the mini-batches kept in the run directory's plan/ (StoredMiniBatches).
+    mini_batches: Sequence[MiniBatch]
     reader: TableReader | None
-    # Each input file's [size, version] when the listing already told it (folders and single
-    # files); None for MLTables, whose files are then looked up one by one.
-    file_versions: dict[str, list] | None = None
+    # The count and digest of every input file's path, size and version; None when the plan
+    # was made without a plan folder for an MLTable (whose files are then not looked up).
+    listing: ListingSummary | None = None
     # Mini-batches sized by time (target_duration): the files, cut while the job runs;
     # ``mini_batches`` then holds only the ones an earlier run cut (resume).
     files: tuple[str, ...] = ()
 
-
-def list_folder(uri: str, where: str) -> tuple[list[str], dict[str, list]]:
-    """All files under a folder, recursively, sorted; with each file's [size, version]."""
-    fs, path = filesystem(uri)
-    if not fs.isdir(path):
-        if fs.isfile(path):
-            raise InputError(
-                f"{where}: {uri!r} is a file, but the input type is uri_folder; "
-                "declare it as type='uri_file' or point it at a folder."
-            )
-        raise InputError(f"{where}: folder {uri!r} does not exist.")
-    details = fs.find(path, detail=True)
-    names = sorted(name for name, info in details.items() if info.get("type") != "directory")
-    if is_remote(uri):
-        protocol = uri.split("://", 1)[0]
-        files = [f"{protocol}://{name}" for name in names]
-    else:
-        files = names
-    return files, {f: version_of(details[n]) for f, n in zip(files, names)}
+    def ids(self) -> list[str]:
+        """Every mini-batch id in order, without reading the stored files."""
+        if isinstance(self.mini_batches, StoredMiniBatches):
+            return list(self.mini_batches.ids)
+        return [mb.id for mb in self.mini_batches]
 
 
-def plan_input(spec: JobSpec) -> InputPlan:
-    """List the major input and divide it into mini-batches (no data is read)."""
+def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
+    """List the major input and divide it into mini-batches (no data is read).
+
+    With ``store`` (a run directory's plan folder) the listing is written to
+    ``listing.arrow`` and mini-batches of files to ``mini_batches.arrow``, which the plan
+    then reads back when iterated; without it everything stays in memory.
+    """
     source = spec.major_input
     where = f"inputs.{source.name}"
     try:
@@ -69,24 +71,65 @@ def plan_input(spec: JobSpec) -> InputPlan:
             raise InputError(
                 f"{where}: {source.uri!r} is not a file; declare the input as type='uri_folder' for a folder."
             )
-        files = [uri]
-        versions = {uri: version_of(fs.info(path))}
+        listed: Iterator[ListedFile] = iter([(uri, *version_of(fs.info(path)))])
     elif source.type == "uri_folder":
-        files, versions = list_folder(uri, where)
+        listed = list_folder(uri, where)
     else:
-        return _plan_mltable(spec, uri, where)
-    if not files:
-        raise InputError(
-            f"{where}: {source.uri!r} holds no files, so there is nothing to process. "
-            "Point the input at a folder with data."
-        )
+        return _plan_mltable(spec, uri, where, store)
+    empty = InputError(
+        f"{where}: {source.uri!r} holds no files, so there is nothing to process. "
+        "Point the input at a folder with data."
+    )
+    listing = ListingWriter(store)
     if getattr(spec, "target_duration", None) is not None:
-        return InputPlan("files", (), None, versions, files=tuple(files))
+        files = tuple(_recorded(listed, listing))
+        summary = listing.close()
+        if not files:
+            raise empty
+        return InputPlan("files", (), None, summary, files=tuple(files))
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    return InputPlan("files", tuple(file_mini_batches(files, size)), None, versions)
+    batches = _divided(_recorded(listed, listing), size, store)
+    summary = listing.close()
+    if not len(batches):
+        raise empty
+    return InputPlan("files", batches, None, summary)
 
 
-def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
+def _recorded(listed: Iterable[ListedFile], listing: ListingWriter) -> Iterator[str]:
+    """The listed paths, each written to ``listing`` as it passes."""
+    add = listing.add
+    for path, size, version in listed:
+        add(path, size, version)
+        yield path
+
+
+def _divided(files: Iterable[str], size: int, store: str | None) -> Sequence[MiniBatch]:
+    """Mini-batches of ``size`` files, cut as the files arrive; written to ``store`` when given."""
+    if store is None:
+        return tuple(file_mini_batches(list(files), size))
+    writer = MiniBatchWriter(store)
+    for group in _groups(files, size):
+        writer.add(file_mini_batch(group, len(writer.ids)))
+    return writer.close()
+
+
+def _groups(files: Iterable[str], size: int) -> Iterator[tuple[str, ...]]:
+    iterator = iter(files)
+    while group := tuple(itertools.islice(iterator, max(1, size))):
+        yield group
+
+
+def _mltable_listing(paths: Iterable[str], store: str | None) -> ListingSummary | None:
+    """An MLTable's files looked up one by one (its plan gives no sizes), when the plan is kept."""
+    if store is None:
+        return None
+    listing = ListingWriter(store)
+    for path in dict.fromkeys(paths):
+        listing.add(*file_identity(path))
+    return listing.close()
+
+
+def _plan_mltable(spec: JobSpec, uri: str, where: str, store: str | None) -> InputPlan:
     """An MLTable input: DataFrame blocks (tabular) or files, by size or by partition keys."""
     keys = list(spec.partition_keys) if spec.partition_keys else None
     try:
@@ -108,7 +151,8 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         batches = block_mini_batches(
             [u.block for u in plan.units], [u.partition_key_value for u in plan.units]
         )
-        return InputPlan("tabular", tuple(batches), plan.reader)
+        listing = _mltable_listing(referenced_files(batches), store)
+        return InputPlan("tabular", tuple(batches), plan.reader, listing)
     files = [f for unit in plan.units for f in unit.files]
     if not files:
         raise InputError(
@@ -117,8 +161,11 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         )
     if keys:
         groups = [(u.files, u.partition_key_value or {}) for u in plan.units]
-        return InputPlan("files", tuple(keyed_file_mini_batches(groups)), None)
+        keyed = tuple(keyed_file_mini_batches(groups))
+        return InputPlan("files", keyed, None, _mltable_listing(referenced_files(keyed), store))
     if getattr(spec, "target_duration", None) is not None:
-        return InputPlan("files", (), None, files=tuple(files))
+        listing = _mltable_listing(files, store)
+        return InputPlan("files", (), None, listing, files=tuple(files))
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    return InputPlan("files", tuple(file_mini_batches(files, size)), None)
+    batches = tuple(file_mini_batches(files, size))
+    return InputPlan("files", batches, None, _mltable_listing(referenced_files(batches), store))

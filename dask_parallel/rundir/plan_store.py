@@ -1,0 +1,193 @@
+"""The plan of a run kept on disk: its input listing and its mini-batches of files, as Arrow IPC files.
+
+A million-file input would otherwise sit in the driver's memory (and in job.json) as a
+million Python strings. ``plan/listing.arrow`` holds each input file's path, size and
+version, the file a resume compares against; ``plan/mini_batches.arrow`` holds each
+mini-batch's index, id and files, read back a window at a time while the job runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from dask_parallel.batching import MiniBatch
+
+LISTING_FILE = "listing.arrow"
+MINI_BATCHES_FILE = "mini_batches.arrow"
+ROWS_PER_BATCH = 65536
+LISTING_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("version", pa.string())])
+MINI_BATCH_SCHEMA = pa.schema([("index", pa.int64()), ("id", pa.string()), ("files", pa.list_(pa.string()))])
+
+
+@dataclasses.dataclass(frozen=True)
+class ListingSummary:
+    """What identifies a listing: how many files, and a sha256 over every path, size and version."""
+
+    count: int
+    digest: str
+
+
+class ListingWriter:
+    """Streams (path, size, version) rows into ``listing.arrow`` (or only into the digest)."""
+
+    def __init__(self, folder: str | None) -> None:
+        self._hasher = hashlib.sha256()
+        self._count = 0
+        self._rows: tuple[list, list, list] = ([], [], [])
+        self._writer = None
+        if folder is not None:
+            os.makedirs(folder, exist_ok=True)
+            self._writer = ipc.new_file(os.path.join(folder, LISTING_FILE), LISTING_SCHEMA)
+
+    def add(self, path: str, size: int | None, version: str | None) -> None:
+        self._hasher.update(f"{path}\0{size}\0{version}\n".encode("utf-8", "surrogateescape"))
+        self._count += 1
+        if self._writer is not None:
+            paths, sizes, versions = self._rows
+            paths.append(path)
+            sizes.append(size)
+            versions.append(version)
+            if len(paths) >= ROWS_PER_BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is not None and self._rows[0]:
+            self._writer.write_batch(pa.record_batch(list(self._rows), schema=LISTING_SCHEMA))
+            self._rows = ([], [], [])
+
+    def close(self) -> ListingSummary:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return ListingSummary(self._count, self._hasher.hexdigest())
+
+
+class MiniBatchWriter:
+    """Streams mini-batches of files into ``mini_batches.arrow``, keeping only their ids in memory."""
+
+    def __init__(self, folder: str) -> None:
+        os.makedirs(folder, exist_ok=True)
+        self.folder = folder
+        self.ids: list[str] = []
+        self._rows: tuple[list, list, list] = ([], [], [])
+        self._writer = ipc.new_file(os.path.join(folder, MINI_BATCHES_FILE), MINI_BATCH_SCHEMA)
+
+    def add(self, mb: MiniBatch) -> None:
+        indexes, ids, files = self._rows
+        indexes.append(mb.index)
+        ids.append(mb.id)
+        files.append(list(mb.files))
+        self.ids.append(mb.id)
+        if len(ids) * max(1, len(mb.files)) >= ROWS_PER_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows[0]:
+            self._writer.write_batch(pa.record_batch(list(self._rows), schema=MINI_BATCH_SCHEMA))
+            self._rows = ([], [], [])
+
+    def close(self) -> StoredMiniBatches:
+        self._flush()
+        self._writer.close()
+        return StoredMiniBatches(self.folder, tuple(self.ids))
+
+
+class StoredMiniBatches(Sequence[MiniBatch]):
+    """The mini-batches of ``mini_batches.arrow``: their ids in memory, their files read when iterated.
+
+    Iterating reads one record batch (a window of mini-batches) at a time.
+    """
+
+    def __init__(self, folder: str, ids: tuple[str, ...]) -> None:
+        self.folder = folder
+        self.ids = ids
+
+    def moved_to(self, folder: str) -> StoredMiniBatches:
+        return StoredMiniBatches(folder, self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[MiniBatch]:
+        for window in self.windows():
+            yield from window
+
+    def windows(self) -> Iterator[list[MiniBatch]]:
+        with pa.memory_map(os.path.join(self.folder, MINI_BATCHES_FILE)) as source:
+            reader = ipc.open_file(source)
+            for number in range(reader.num_record_batches):
+                columns = reader.get_batch(number).to_pydict()
+                yield [
+                    MiniBatch(index=index, id=mb_id, files=tuple(files))
+                    for index, mb_id, files in zip(columns["index"], columns["id"], columns["files"])
+                ]
+
+    def __getitem__(self, position: Any) -> Any:
+        """By position, reading the file from the start (a Sequence's contract; loops iterate instead)."""
+        if isinstance(position, slice):
+            return list(self)[position]
+        if position < 0:
+            position += len(self)
+        for mb in self:
+            if mb.index == position:
+                return mb
+        raise IndexError(position)
+
+
+def read_listing(folder: str) -> pa.Table:
+    """The listing a run recorded (path, size, version), as an Arrow table."""
+    with pa.memory_map(os.path.join(folder, LISTING_FILE)) as source:
+        return ipc.open_file(source).read_all()
+
+
+def listing_table(files: dict[str, Any]) -> pa.Table:
+    """A listing from ``{path: [size, version]}`` (the JSON identity of runs made before the listing file)."""
+    paths = list(files)
+    sizes = [_int_or_none(files[p][0] if files[p] else None) for p in paths]
+    versions = [None if not files[p] or files[p][1] is None else str(files[p][1]) for p in paths]
+    return pa.table([paths, sizes, versions], schema=LISTING_SCHEMA)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def compare_listings(before: pa.Table, after: pa.Table) -> tuple[list[str], list[str], list[str]]:
+    """The paths added, removed and modified (size or version changed) between two listings, each sorted."""
+    added = after.filter(pc.invert(pc.is_in(after["path"], value_set=before["path"])))["path"]
+    removed = before.filter(pc.invert(pc.is_in(before["path"], value_set=after["path"])))["path"]
+    both = after.join(before, "path", join_type="inner", right_suffix="_before")
+    changed = pc.or_(
+        _differs(both["size"], both["size_before"]), _differs(both["version"], both["version_before"])
+    )
+    modified = both.filter(changed)["path"]
+    return _sorted(added), _sorted(removed), _sorted(modified)
+
+
+def _differs(a: Any, b: Any) -> Any:
+    """Element-wise a != b, where two nulls are equal and a null differs from a value."""
+    return pc.or_(pc.xor(pc.is_null(a), pc.is_null(b)), pc.fill_null(pc.not_equal(a, b), False))
+
+
+def _sorted(paths: Any) -> list[str]:
+    return pc.take(paths, pc.sort_indices(paths)).to_pylist()
+
+
+def replace_folder(source: str, target: str) -> None:
+    """Put the plan folder ``source`` in the place of ``target`` (a resume's new plan)."""
+    if os.path.exists(target):
+        shutil.rmtree(target)
+    os.replace(source, target)
