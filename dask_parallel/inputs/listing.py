@@ -17,12 +17,13 @@ from dask_parallel.errors import InputError
 from dask_parallel.paths import filesystem, is_remote
 from dask_parallel.rundir.fingerprint import version_of
 
-# One listed file: its path (or URL), its size, and its version (mtime or ETag).
-ListedFile = tuple[str, "int | None", "str | None"]
+# Listed files, a folder's worth at a time: their paths (or URLs), sizes and versions (mtime or ETag).
+Listed = tuple[list[str], list["int | None"], list["str | None"]]
+REMOTE_CHUNK = 65536
 
 
-def list_folder(uri: str, where: str) -> Iterator[ListedFile]:
-    """Every file under the folder ``uri``, recursively, sorted by path.
+def list_folder(uri: str, where: str) -> Iterator[Listed]:
+    """Every file under the folder ``uri``, recursively, sorted by path, in chunks.
 
     The folder is checked before this returns (an :class:`InputError` names ``where``);
     the files are then listed as they are iterated.
@@ -40,17 +41,17 @@ def list_folder(uri: str, where: str) -> Iterator[ListedFile]:
     return _find_remote(fs, path, uri.split("://", 1)[0] if is_remote(uri) else None)
 
 
-def _find_remote(fs: object, path: str, protocol: str | None) -> Iterator[ListedFile]:
+def _find_remote(fs: object, path: str, protocol: str | None) -> Iterator[Listed]:
     details = fs.find(path, detail=True)  # type: ignore[attr-defined]
-    for name in sorted(details):
-        info = details[name]
-        if info.get("type") == "directory":
-            continue
-        size, version = version_of(info)
-        yield (f"{protocol}://{name}" if protocol else name), size, version
+    names = sorted(name for name, info in details.items() if info.get("type") != "directory")
+    for start in range(0, len(names), REMOTE_CHUNK):
+        chunk = names[start : start + REMOTE_CHUNK]
+        identities = [version_of(details[name]) for name in chunk]
+        paths = [f"{protocol}://{name}" for name in chunk] if protocol else chunk
+        yield paths, [size for size, _ in identities], [version for _, version in identities]
 
 
-def _walk_local(root: str) -> Iterator[ListedFile]:
+def _walk_local(root: str) -> Iterator[Listed]:
     """Depth first, each folder's entries sorted so that the paths come out globally sorted.
 
     A folder sorts as its name followed by "/": every path below ``a`` starts with ``a/``,
@@ -60,15 +61,30 @@ def _walk_local(root: str) -> Iterator[ListedFile]:
     """
     stack = [iter(_sorted_entries(root))]
     while stack:
+        paths: list[str] = []
+        sizes: list[int | None] = []
+        versions: list[str | None] = []
+        below = None
         for entry, is_dir in stack[-1]:
             if is_dir:
-                stack.append(iter(_sorted_entries(entry.path)))
+                below = entry.path
                 break
-            listed = _listed(entry)
-            if listed is not None:
-                yield listed
-        else:
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed while listing
+                continue
+            size = stat.st_size
+            if entry.is_symlink():
+                size = _target_size(entry)
+            paths.append(entry.path)
+            sizes.append(size)
+            versions.append(str(stat.st_mtime) if stat.st_mtime else None)  # as version_of
+        if paths:
+            yield paths, sizes, versions
+        if below is None:
             stack.pop()
+        else:
+            stack.append(iter(_sorted_entries(below)))
 
 
 def _sorted_entries(folder: str) -> list[tuple[os.DirEntry, bool]]:
@@ -81,15 +97,8 @@ def _sorted_entries(folder: str) -> list[tuple[os.DirEntry, bool]]:
     return entries
 
 
-def _listed(entry: os.DirEntry) -> ListedFile | None:
+def _target_size(link: os.DirEntry) -> int:
     try:
-        stat = entry.stat(follow_symlinks=False)
-    except FileNotFoundError:  # removed while listing
-        return None
-    size = stat.st_size
-    if entry.is_symlink():
-        try:
-            size = entry.stat(follow_symlinks=True).st_size
-        except OSError:
-            size = 0
-    return entry.path, size, str(stat.st_mtime) if stat.st_mtime else None  # as version_of
+        return link.stat(follow_symlinks=True).st_size
+    except OSError:
+        return 0

@@ -15,7 +15,7 @@ from dask_parallel.batching import (
 )
 from dask_parallel.errors import InputError, MLTableError
 from dask_parallel.inputs import mltable
-from dask_parallel.inputs.listing import ListedFile, list_folder
+from dask_parallel.inputs.listing import Listed, list_folder
 from dask_parallel.inputs.mltable import TableReader, resolve_datastore
 from dask_parallel.paths import filesystem
 from dask_parallel.rundir.fingerprint import file_identity, referenced_files, version_of
@@ -71,7 +71,8 @@ def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
             raise InputError(
                 f"{where}: {source.uri!r} is not a file; declare the input as type='uri_folder' for a folder."
             )
-        listed: Iterator[ListedFile] = iter([(uri, *version_of(fs.info(path)))])
+        size, version = version_of(fs.info(path))
+        listed: Iterator[Listed] = iter([([uri], [size], [version])])
     elif source.type == "uri_folder":
         listed = list_folder(uri, where)
     else:
@@ -95,12 +96,11 @@ def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
     return InputPlan("files", batches, None, summary)
 
 
-def _recorded(listed: Iterable[ListedFile], listing: ListingWriter) -> Iterator[str]:
-    """The listed paths, each written to ``listing`` as it passes."""
-    add = listing.add
-    for path, size, version in listed:
-        add(path, size, version)
-        yield path
+def _recorded(listed: Iterable[Listed], listing: ListingWriter) -> Iterator[str]:
+    """The listed paths, each chunk written to ``listing`` as it passes."""
+    for paths, sizes, versions in listed:
+        listing.add(paths, sizes, versions)
+        yield from paths
 
 
 def _divided(files: Iterable[str], size: int, store: str | None) -> Sequence[MiniBatch]:
@@ -108,15 +108,10 @@ def _divided(files: Iterable[str], size: int, store: str | None) -> Sequence[Min
     if store is None:
         return tuple(file_mini_batches(list(files), size))
     writer = MiniBatchWriter(store)
-    for group in _groups(files, size):
-        writer.add(file_mini_batch(group, len(writer.ids)))
-    return writer.close()
-
-
-def _groups(files: Iterable[str], size: int) -> Iterator[tuple[str, ...]]:
     iterator = iter(files)
     while group := tuple(itertools.islice(iterator, max(1, size))):
-        yield group
+        writer.add(file_mini_batch(group, len(writer.ids)))
+    return writer.close()
 
 
 def _mltable_listing(paths: Iterable[str], store: str | None) -> ListingSummary | None:
@@ -125,7 +120,8 @@ def _mltable_listing(paths: Iterable[str], store: str | None) -> ListingSummary 
         return None
     listing = ListingWriter(store)
     for path in dict.fromkeys(paths):
-        listing.add(*file_identity(path))
+        _, size, version = file_identity(path)
+        listing.add([path], [size], [version])
     return listing.close()
 
 

@@ -198,8 +198,10 @@ class RunLock:
 def check_not_busy(run_dir: str) -> None:
     """Refuse a run directory whose ``run.lock`` another process holds (before anything is written)."""
     holder = read_lock(run_dir)
-    if holder is not None and holder.alive is not False and not (
-        holder.on_this_host and holder.pid == os.getpid()
+    if (
+        holder is not None
+        and holder.alive is not False
+        and not (holder.on_this_host and holder.pid == os.getpid())
     ):
         raise RunDirBusyError(_busy_message(run_dir, holder))
 

@@ -37,10 +37,14 @@ class ListingSummary:
 
 
 class ListingWriter:
-    """Streams (path, size, version) rows into ``listing.arrow`` (or only into the digest)."""
+    """Streams listed files into ``listing.arrow`` (or, without a folder, only into the digest).
+
+    The digest covers the paths, the sizes and the versions, each as one stream separated by
+    NUL characters, so it does not depend on how the files were chunked.
+    """
 
     def __init__(self, folder: str | None) -> None:
-        self._hasher = hashlib.sha256()
+        self._hashers = (hashlib.sha256(), hashlib.sha256(), hashlib.sha256())
         self._count = 0
         self._rows: tuple[list, list, list] = ([], [], [])
         self._writer = None
@@ -48,15 +52,15 @@ class ListingWriter:
             os.makedirs(folder, exist_ok=True)
             self._writer = ipc.new_file(os.path.join(folder, LISTING_FILE), LISTING_SCHEMA)
 
-    def add(self, path: str, size: int | None, version: str | None) -> None:
-        self._hasher.update(f"{path}\0{size}\0{version}\n".encode("utf-8", "surrogateescape"))
-        self._count += 1
+    def add(self, paths: list[str], sizes: list[int | None], versions: list[str | None]) -> None:
+        """Files in listing order: their paths, sizes and versions."""
+        for hasher, column in zip(self._hashers, (paths, map(str, sizes), map(str, versions))):
+            hasher.update(("\0".join(column) + "\0").encode("utf-8", "surrogateescape"))
+        self._count += len(paths)
         if self._writer is not None:
-            paths, sizes, versions = self._rows
-            paths.append(path)
-            sizes.append(size)
-            versions.append(version)
-            if len(paths) >= ROWS_PER_BATCH:
+            for rows, column in zip(self._rows, (paths, sizes, versions)):
+                rows.extend(column)
+            if len(self._rows[0]) >= ROWS_PER_BATCH:
                 self._flush()
 
     def _flush(self) -> None:
@@ -69,7 +73,8 @@ class ListingWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        return ListingSummary(self._count, self._hasher.hexdigest())
+        combined = hashlib.sha256(b"".join(hasher.digest() for hasher in self._hashers))
+        return ListingSummary(self._count, combined.hexdigest())
 
 
 class MiniBatchWriter:
