@@ -34,7 +34,7 @@ from dask_parallel.execution.state import Final, JobState, JobStatus, Policy
 from dask_parallel.execution.versions import check_versions
 from dask_parallel.execution.worker_resources import check_resources
 from dask_parallel.inputs.modes import apply_input_modes
-from dask_parallel.inputs.planning import InputPlan, plan_input
+from dask_parallel.inputs.planning import InputPlan, list_input, plan_input, plan_listed
 from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
@@ -607,19 +607,26 @@ def resume(
     layout = RunLayout(folder)
     staging = layout.plan_dir + ".next"  # the old plan stays until the new one is accepted
     shutil.rmtree(staging, ignore_errors=True)
-    plan = plan_input(spec, store=staging)
+    # job.json keeps identities without secret values: compare like with like.
+    before = stored.get("identity", {})
+    files = None
+    listing = list_input(spec, staging)
+    if listing is not None:  # compare the listings before dividing: a changed input is refused sooner
+        listed = redact_document(resume_identity(spec, None, listing.count, listing.digest))
+        files = _file_changes(before, listed, folder, staging)
+        if files is not None and any(files) and not force:
+            _refuse_resume(folder, staging, describe_changes(before, listed, files))
+        plan = plan_listed(spec, staging, listing)
+    else:
+        plan = plan_input(spec, store=staging)
     _check_beyond_azure(spec, plan)
     identity = _identity(spec, plan)
-    # job.json keeps identities without secret values: compare like with like.
-    before, after = stored.get("identity", {}), redact_document(identity)
-    changes = describe_changes(before, after, _file_changes(before, after, folder, staging))
+    after = redact_document(identity)
+    if listing is None:
+        files = _file_changes(before, after, folder, staging)
+    changes = describe_changes(before, after, files)
     if changes and not force:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise ResumeError(
-            f"cannot resume {folder!r} because " + "; ".join(changes) + ". Its finished mini-batches "
-            "no longer answer the same job. Restore the input and settings, start a new run, or "
-            "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
-        )
+        _refuse_resume(folder, staging, changes)
     replace_folder(staging, layout.plan_dir)
     if isinstance(plan.mini_batches, StoredMiniBatches):
         plan = dataclasses.replace(plan, mini_batches=plan.mini_batches.moved_to(layout.plan_dir))
@@ -665,3 +672,12 @@ def _file_changes(
                 "run, or force a fresh run in this directory (force=True, or dask-parallel resume --force)."
             ) from None
     return compare_listings(old, read_listing(new_plan))
+
+
+def _refuse_resume(run_dir: str, new_plan: str, changes: list[str]) -> None:
+    shutil.rmtree(new_plan, ignore_errors=True)
+    raise ResumeError(
+        f"cannot resume {run_dir!r} because " + "; ".join(changes) + ". Its finished mini-batches "
+        "no longer answer the same job. Restore the input and settings, start a new run, or "
+        "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
+    )

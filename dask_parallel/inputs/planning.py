@@ -19,7 +19,13 @@ from dask_parallel.inputs.listing import Listed, list_folder
 from dask_parallel.inputs.mltable import TableReader, resolve_datastore
 from dask_parallel.paths import filesystem
 from dask_parallel.rundir.fingerprint import file_identity, referenced_files, version_of
-from dask_parallel.rundir.plan_store import ListingSummary, ListingWriter, MiniBatchWriter, StoredMiniBatches
+from dask_parallel.rundir.plan_store import (
+    ListingSummary,
+    ListingWriter,
+    MiniBatchWriter,
+    StoredMiniBatches,
+    listed_paths,
+)
 from dask_parallel.spec.job_spec import JobSpec
 from dask_parallel.spec.sizes import DEFAULT_BYTES_PER_MINI_BATCH, DEFAULT_FILES_PER_MINI_BATCH
 
@@ -51,8 +57,55 @@ def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
 
     With ``store`` (a run directory's plan folder) the listing is written to
     ``listing.arrow`` and mini-batches of files to ``mini_batches.arrow``, which the plan
-    then reads back when iterated; without it everything stays in memory.
+    then reads back when iterated; without it everything stays in memory. Files are
+    divided as they are listed.
     """
+    where, uri = _major_input(spec)
+    listed = _listed_files(spec, uri, where)
+    if listed is None:
+        return _plan_mltable(spec, uri, where, store)
+    listing = ListingWriter(store)
+    if getattr(spec, "target_duration", None) is not None:
+        files = tuple(_recorded(listed, listing))
+        summary = listing.close()
+        _check_not_empty(spec, summary)
+        return InputPlan("files", (), None, summary, files=tuple(files))
+    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
+    batches = _divided(_recorded(listed, listing), size, store)
+    summary = listing.close()
+    _check_not_empty(spec, summary)
+    return InputPlan("files", batches, None, summary)
+
+
+def list_input(spec: JobSpec, store: str) -> ListingSummary | None:
+    """Only list a folder or file input divided by size, into ``store``; :func:`plan_listed` divides it.
+
+    A resume compares the listing with the earlier run's before it spends time dividing.
+    None for the inputs that :func:`plan_input` must plan in one go (MLTables, mini-batches
+    sized by time).
+    """
+    where, uri = _major_input(spec)
+    if getattr(spec, "target_duration", None) is not None:
+        return None
+    listed = _listed_files(spec, uri, where)
+    if listed is None:
+        return None
+    listing = ListingWriter(store)
+    for paths, sizes, versions in listed:
+        listing.add(paths, sizes, versions)
+    summary = listing.close()
+    _check_not_empty(spec, summary)
+    return summary
+
+
+def plan_listed(spec: JobSpec, store: str, listing: ListingSummary) -> InputPlan:
+    """The mini-batches of the listing that :func:`list_input` wrote to ``store``."""
+    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
+    return InputPlan("files", _divided(listed_paths(store), size, store), None, listing)
+
+
+def _major_input(spec: JobSpec) -> tuple[str, str]:
+    """Where the major input is named in messages, and its location with datastores resolved."""
     source = spec.major_input
     where = f"inputs.{source.name}"
     try:
@@ -65,6 +118,12 @@ def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
             "transformations include extract_columns_from_partition_format (got a "
             f"{source.type} input); declare the input as Input(type='mltable', path=...)."
         )
+    return where, uri
+
+
+def _listed_files(spec: JobSpec, uri: str, where: str) -> Iterator[Listed] | None:
+    """The files of a uri_file or uri_folder input, listed as iterated; None for an MLTable."""
+    source = spec.major_input
     if source.type == "uri_file":
         fs, path = filesystem(uri)
         if not fs.isfile(path):
@@ -72,28 +131,18 @@ def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
                 f"{where}: {source.uri!r} is not a file; declare the input as type='uri_folder' for a folder."
             )
         size, version = version_of(fs.info(path))
-        listed: Iterator[Listed] = iter([([uri], [size], [version])])
-    elif source.type == "uri_folder":
-        listed = list_folder(uri, where)
-    else:
-        return _plan_mltable(spec, uri, where, store)
-    empty = InputError(
-        f"{where}: {source.uri!r} holds no files, so there is nothing to process. "
-        "Point the input at a folder with data."
-    )
-    listing = ListingWriter(store)
-    if getattr(spec, "target_duration", None) is not None:
-        files = tuple(_recorded(listed, listing))
-        summary = listing.close()
-        if not files:
-            raise empty
-        return InputPlan("files", (), None, summary, files=tuple(files))
-    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    batches = _divided(_recorded(listed, listing), size, store)
-    summary = listing.close()
-    if not len(batches):
-        raise empty
-    return InputPlan("files", batches, None, summary)
+        return iter([([uri], [size], [version])])
+    if source.type == "uri_folder":
+        return list_folder(uri, where)
+    return None
+
+
+def _check_not_empty(spec: JobSpec, listing: ListingSummary) -> None:
+    if listing.count == 0:
+        raise InputError(
+            f"inputs.{spec.major_input.name}: {spec.major_input.uri!r} holds no files, so there is "
+            "nothing to process. Point the input at a folder with data."
+        )
 
 
 def _recorded(listed: Iterable[Listed], listing: ListingWriter) -> Iterator[str]:

@@ -104,19 +104,21 @@ def division_identity(mini_batch_ids: Iterable[str]) -> dict[str, Any]:
 
 
 def resume_identity(
-    spec: Any, mini_batch_ids: Iterable[str], listing_count: int, listing_digest: str
+    spec: Any, mini_batch_ids: Iterable[str] | None, listing_count: int, listing_digest: str
 ) -> dict[str, Any]:
     """What must not change between a run and its resume.
 
     The input files are identified by their count and a digest of every path, size and
     version (the listing itself is ``plan/listing.arrow`` in the run directory), so job.json
-    stays small whatever the number of files.
+    stays small whatever the number of files. Without ``mini_batch_ids`` (the input is
+    listed but not yet divided) the identity has no division.
     """
     data = dataclasses.asdict(spec)
     identity = {
         "input": {"name": spec.major_input.name, "type": spec.major_input.type, "uri": spec.major_input.uri},
         "settings": {key: data[key] for key in RESUME_SETTINGS},
-        "division": division_identity(mini_batch_ids),
         "files": {"count": listing_count, "digest": listing_digest, "listing": LISTING_IN_RUN_DIR},
     }
+    if mini_batch_ids is not None:
+        identity["division"] = division_identity(mini_batch_ids)
     return json.loads(json.dumps(identity, default=str))  # the form it takes in job.json

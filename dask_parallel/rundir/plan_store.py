@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -54,12 +54,14 @@ class ListingWriter:
 
     def add(self, paths: list[str], sizes: list[int | None], versions: list[str | None]) -> None:
         """Files in listing order: their paths, sizes and versions."""
-        for hasher, column in zip(self._hashers, (paths, map(str, sizes), map(str, versions))):
-            hasher.update(("\0".join(column) + "\0").encode("utf-8", "surrogateescape"))
+        streams: tuple[Iterable[str], ...] = (paths, map(str, sizes), map(str, versions))
+        for hasher, stream in zip(self._hashers, streams):
+            hasher.update(("\0".join(stream) + "\0").encode("utf-8", "surrogateescape"))
         self._count += len(paths)
         if self._writer is not None:
-            for rows, column in zip(self._rows, (paths, sizes, versions)):
-                rows.extend(column)
+            self._rows[0].extend(paths)
+            self._rows[1].extend(sizes)
+            self._rows[2].extend(versions)
             if len(self._rows[0]) >= ROWS_PER_BATCH:
                 self._flush()
 
@@ -153,6 +155,14 @@ def read_listing(folder: str) -> pa.Table:
     """The listing a run recorded (path, size, version), as an Arrow table."""
     with pa.memory_map(os.path.join(folder, LISTING_FILE)) as source:
         return ipc.open_file(source).read_all()
+
+
+def listed_paths(folder: str) -> Iterator[str]:
+    """The paths of ``listing.arrow``, in listing order, read a record batch at a time."""
+    with pa.memory_map(os.path.join(folder, LISTING_FILE)) as source:
+        reader = ipc.open_file(source)
+        for number in range(reader.num_record_batches):
+            yield from reader.get_batch(number).column(0).to_pylist()
 
 
 def listing_table(files: dict[str, Any]) -> pa.Table:
