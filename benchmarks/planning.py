@@ -14,7 +14,7 @@ sub-folders of ``--per-folder`` files, and measured in the same run:
 - ``first_started_s``: from calling ``dask_parallel.run`` in a fresh driver process (against
   a LocalCluster of two single-threaded workers started here) to the first ``run()`` call
   of the entry script, read from the file that call writes;
-- ``driver_peak_rss_mb``: that driver process's peak RSS (``ru_maxrss``); the job is
+- ``driver_peak_rss_mb``: that driver process's peak RSS (VmHWM); the job is
   cancelled ``--run-seconds`` after its first mini-batch started, unless ``--full-run``;
 - ``job_json_kb``: the size of the run's job.json;
 - ``resume_refused_s``: ``dask_parallel.resume`` of that run after a file was added and one
@@ -89,6 +89,18 @@ def make_job(data: str, code: str, flag: str, mini_batch_size: int):
     )
 
 
+def peak_rss_kb(fallback: int) -> int:
+    """This process's peak RSS: VmHWM, which starts afresh at exec (ru_maxrss may keep the parent's)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return fallback
+
+
 def drive(address: str, job_args: list[str], run_dir: str, started_file: str) -> None:
     """The driver process: run the job and print its peak RSS (``--driver``)."""
     import resource
@@ -103,7 +115,7 @@ def drive(address: str, job_args: list[str], run_dir: str, started_file: str) ->
         started = time.time()
         Path(started_file).write_text(repr(started))
         result = dp.run(job, client=address, run_dir=run_dir)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = peak_rss_kb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     print(
         json.dumps({"status": result.status, "peak_rss_mb": peak_kb / 1024, "wall_s": time.time() - started})
     )

@@ -112,7 +112,8 @@ class MiniBatchWriter:
 class StoredMiniBatches(Sequence[MiniBatch]):
     """The mini-batches of ``mini_batches.arrow``: their ids in memory, their files read when iterated.
 
-    Iterating reads one record batch (a window of mini-batches) at a time.
+    Iterating reads one record batch (a window of mini-batches) at a time, through reads
+    rather than a memory map, whose pages would count in the driver's resident memory.
     """
 
     def __init__(self, folder: str, ids: tuple[str, ...]) -> None:
@@ -130,7 +131,7 @@ class StoredMiniBatches(Sequence[MiniBatch]):
             yield from window
 
     def windows(self) -> Iterator[list[MiniBatch]]:
-        with pa.memory_map(os.path.join(self.folder, MINI_BATCHES_FILE)) as source:
+        with pa.OSFile(os.path.join(self.folder, MINI_BATCHES_FILE)) as source:
             reader = ipc.open_file(source)
             for number in range(reader.num_record_batches):
                 columns = reader.get_batch(number).to_pydict()
@@ -153,13 +154,13 @@ class StoredMiniBatches(Sequence[MiniBatch]):
 
 def read_listing(folder: str) -> pa.Table:
     """The listing a run recorded (path, size, version), as an Arrow table."""
-    with pa.memory_map(os.path.join(folder, LISTING_FILE)) as source:
+    with pa.OSFile(os.path.join(folder, LISTING_FILE)) as source:
         return ipc.open_file(source).read_all()
 
 
 def listed_paths(folder: str) -> Iterator[str]:
     """The paths of ``listing.arrow``, in listing order, read a record batch at a time."""
-    with pa.memory_map(os.path.join(folder, LISTING_FILE)) as source:
+    with pa.OSFile(os.path.join(folder, LISTING_FILE)) as source:
         reader = ipc.open_file(source)
         for number in range(reader.num_record_batches):
             yield from reader.get_batch(number).column(0).to_pylist()
