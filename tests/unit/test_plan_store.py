@@ -96,3 +96,27 @@ def test_a_stored_plan_holds_the_mini_batches_of_the_plan_in_memory(tmp_path, fi
     assert read_listing(str(tmp_path / "run" / "plan"))["path"].to_pylist() == [
         f for mb in in_memory.mini_batches for f in mb.files
     ]
+
+
+def test_the_driver_reads_the_plan_a_few_windows_ahead():
+    import collections
+
+    from dask_parallel.execution.driver import Driver
+
+    driver = Driver.__new__(Driver)  # only the window matters to reading the plan
+    driver.window = 3
+    consumed = []
+
+    def plan():
+        for mb in file_mini_batches(FILES, 1):
+            consumed.append(mb.index)
+            yield mb
+
+    todo: collections.deque = collections.deque()
+    unread = plan()
+    assert driver._read_plan(todo, unread) is True
+    assert len(todo) == 12 and consumed == list(range(12))  # not the 95 of the whole plan
+    while driver._read_plan(todo, unread):
+        pass
+    assert [mb.index for mb, attempt in todo] == list(range(95))
+    assert all(attempt == 1 for _, attempt in todo)
