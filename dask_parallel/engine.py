@@ -612,21 +612,23 @@ def resume(
     files = None
     listing = list_input(spec, staging)
     if listing is not None:  # compare the listings before dividing: a changed input is refused sooner
-        listed = redact_document(resume_identity(spec, None, listing.count, listing.digest))
-        files = _file_changes(before, listed, folder, staging)
-        if files is not None and any(files) and not force:
-            _refuse_resume(folder, staging, describe_changes(before, listed, files))
+        if not force:
+            listed = redact_document(resume_identity(spec, None, listing.count, listing.digest))
+            files = _file_changes(before, listed, folder, staging)
+            if files is not None and any(files):
+                _refuse_resume(folder, staging, describe_changes(before, listed, files))
         plan = plan_listed(spec, staging, listing)
     else:
         plan = plan_input(spec, store=staging)
     _check_beyond_azure(spec, plan)
     identity = _identity(spec, plan)
-    after = redact_document(identity)
-    if listing is None:
-        files = _file_changes(before, after, folder, staging)
-    changes = describe_changes(before, after, files)
-    if changes and not force:
-        _refuse_resume(folder, staging, changes)
+    if not force:
+        after = redact_document(identity)
+        if listing is None:
+            files = _file_changes(before, after, folder, staging)
+        changes = describe_changes(before, after, files)
+        if changes:
+            _refuse_resume(folder, staging, changes)
     replace_folder(staging, layout.plan_dir)
     if isinstance(plan.mini_batches, StoredMiniBatches):
         plan = dataclasses.replace(plan, mini_batches=plan.mini_batches.moved_to(layout.plan_dir))
@@ -667,9 +669,10 @@ def _file_changes(
             old = read_listing(old_plan)
         except (OSError, ValueError) as exc:
             raise ResumeError(
-                f"cannot resume {run_dir!r}: its input changed since it ran, and the listing of "
-                f"what it read ({old_plan}) cannot be read ({type(exc).__name__}: {exc}). Start a new "
-                "run, or force a fresh run in this directory (force=True, or dask-parallel resume --force)."
+                f"cannot resume {run_dir!r}: the listing of the input it read ({old_plan}) cannot be "
+                f"read ({type(exc).__name__}: {exc}), so whether the input changed cannot be told. "
+                "Start a new run, or force a fresh run in this directory (force=True, or "
+                "dask-parallel resume --force)."
             ) from None
     return compare_listings(old, read_listing(new_plan))
 

@@ -183,14 +183,28 @@ def _int_or_none(value: Any) -> int | None:
 
 def compare_listings(before: pa.Table, after: pa.Table) -> tuple[list[str], list[str], list[str]]:
     """The paths added, removed and modified (size or version changed) between two listings, each sorted."""
-    added = after.filter(pc.invert(pc.is_in(after["path"], value_set=before["path"])))["path"]
-    removed = before.filter(pc.invert(pc.is_in(before["path"], value_set=after["path"])))["path"]
-    both = after.join(before, "path", join_type="inner", right_suffix="_before")
-    changed = pc.or_(
-        _differs(both["size"], both["size_before"]), _differs(both["version"], both["version_before"])
-    )
-    modified = both.filter(changed)["path"]
+    if before["path"].equals(after["path"]):  # the same files in the same order: compare row by row
+        return [], [], _sorted(_modified(before, after))
+    in_before = pc.is_in(after["path"], value_set=before["path"])
+    in_after = pc.is_in(before["path"], value_set=after["path"])
+    added = after.filter(pc.invert(in_before))["path"]
+    removed = before.filter(pc.invert(in_after))["path"]
+    kept_after, kept_before = after.filter(in_before), before.filter(in_after)
+    if kept_after["path"].equals(kept_before["path"]):  # sorted listings (folders) keep their order
+        modified = _modified(kept_before, kept_after)
+    else:
+        both = after.join(before, "path", join_type="inner", right_suffix="_before")
+        changed = pc.or_(
+            _differs(both["size"], both["size_before"]), _differs(both["version"], both["version_before"])
+        )
+        modified = both.filter(changed)["path"]
     return _sorted(added), _sorted(removed), _sorted(modified)
+
+
+def _modified(before: pa.Table, after: pa.Table) -> Any:
+    """The paths whose size or version differ, between two listings of the same paths in the same order."""
+    changed = pc.or_(_differs(before["size"], after["size"]), _differs(before["version"], after["version"]))
+    return after.filter(changed)["path"]
 
 
 def _differs(a: Any, b: Any) -> Any:

@@ -251,3 +251,17 @@ def test_runs_made_before_the_plan_folder_refuse_a_change_or_resume(scenario, cl
         {"item_004.txt": 1, "item_005.txt": 1, "item_010.txt": 1, "item_011.txt": 1}
     )
     assert (tmp_path / "run" / "plan" / "listing.arrow").exists()
+
+
+def test_a_lost_listing_refuses_a_changed_input_unless_forced(scenario, client):
+    tmp_path, state, job = scenario
+    dp.run(job, client=client, run_dir=tmp_path / "run")
+    (tmp_path / "run" / "plan" / "listing.arrow").unlink()
+    dp.resume(tmp_path / "run", client=client)  # an unchanged input needs no listing to compare
+    (tmp_path / "run" / "plan" / "listing.arrow").unlink()
+    (tmp_path / "data" / "item_099.txt").write_text("new")
+    with pytest.raises(ResumeError, match=r"listing of the input it read .* cannot be read"):
+        dp.resume(tmp_path / "run", client=client)
+    (state / "broken").write_text("")
+    fresh = dp.resume(tmp_path / "run", client=client, force=True)
+    assert fresh.status == "Completed" and fresh.mini_batches_total == 9

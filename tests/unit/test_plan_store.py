@@ -120,3 +120,16 @@ def test_the_driver_reads_the_plan_a_few_windows_ahead():
         pass
     assert [mb.index for mb, attempt in todo] == list(range(95))
     assert all(attempt == 1 for _, attempt in todo)
+
+
+def test_compare_listings_whose_order_differs():
+    """MLTable listings follow the plan's order, which need not be sorted."""
+    before = listing_table({"/d/b": [2, "t1"], "/d/a": [1, "t1"], "/d/gone": [4, "t"]})
+    after = listing_table({"/d/a": [1, "t2"], "/d/b": [2, "t1"], "/d/new": [5, "t"]})
+    assert compare_listings(before, after) == (["/d/new"], ["/d/gone"], ["/d/a"])
+    same_paths = listing_table({"/d/a": [1, "t1"], "/d/b": [3, "t1"]})
+    assert compare_listings(listing_table({"/d/a": [1, "t1"], "/d/b": [2, "t1"]}), same_paths) == (
+        [],
+        [],
+        ["/d/b"],
+    )
