@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from dask_parallel.batching import MiniBatch
+from dask_parallel.errors import InputError
 
 LISTING_FILE = "listing.arrow"
 MINI_BATCHES_FILE = "mini_batches.arrow"
@@ -67,7 +68,7 @@ class ListingWriter:
 
     def _flush(self) -> None:
         if self._writer is not None and self._rows[0]:
-            self._writer.write_batch(pa.record_batch(list(self._rows), schema=LISTING_SCHEMA))
+            self._writer.write_batch(_record_batch(self._rows, LISTING_SCHEMA, self._rows[0]))
             self._rows = ([], [], [])
 
     def close(self) -> ListingSummary:
@@ -100,13 +101,33 @@ class MiniBatchWriter:
 
     def _flush(self) -> None:
         if self._rows[0]:
-            self._writer.write_batch(pa.record_batch(list(self._rows), schema=MINI_BATCH_SCHEMA))
+            paths = [path for files in self._rows[2] for path in files]
+            self._writer.write_batch(_record_batch(self._rows, MINI_BATCH_SCHEMA, paths))
             self._rows = ([], [], [])
 
     def close(self) -> StoredMiniBatches:
         self._flush()
         self._writer.close()
         return StoredMiniBatches(self.folder, tuple(self.ids))
+
+
+def _record_batch(columns: tuple[list, ...], schema: pa.Schema, paths: list[str]) -> pa.RecordBatch:
+    try:
+        return pa.record_batch(list(columns), schema=schema)
+    except UnicodeEncodeError:
+        bad = next(path for path in paths if not _is_utf8(path))
+        raise InputError(
+            f"input file {bad!r} has a name that is not valid UTF-8, which the run directory's "
+            "plan/ cannot record. Rename the file (for instance with convmv) and run again."
+        ) from None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class StoredMiniBatches(Sequence[MiniBatch]):
