@@ -60,11 +60,15 @@ def file_mini_batches(files: Sequence[str], files_per_mini_batch: int) -> list[M
     [3, 3, 1]
     """
     size = max(1, files_per_mini_batch)
-    batches = []
-    for index, start in enumerate(range(0, len(files), size)):
-        group = tuple(files[start : start + size])
-        batches.append(MiniBatch(index=index, id=f"mb{index:06d}-{_digest('files', group)}", files=group))
-    return batches
+    return [
+        file_mini_batch(tuple(files[start : start + size]), index)
+        for index, start in enumerate(range(0, len(files), size))
+    ]
+
+
+def file_mini_batch(files: tuple[str, ...], index: int) -> MiniBatch:
+    """Mini-batch ``index`` of ``files``: its id depends on its index and its files only."""
+    return MiniBatch(index=index, id=f"mb{index:06d}-{_digest('files', files)}", files=files)
 
 
 def block_mini_batches(
@@ -124,5 +128,4 @@ def cut_file_mini_batch(files: Sequence[str], start: int, stop: int, index: int)
 
     The id is made as :func:`file_mini_batches` makes it: it depends on the files only.
     """
-    group = tuple(files[start:stop])
-    return MiniBatch(index=index, id=f"mb{index:06d}-{_digest('files', group)}", files=group)
+    return file_mini_batch(tuple(files[start:stop]), index)

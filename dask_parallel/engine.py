@@ -12,11 +12,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from distributed import Client
 
 from dask_parallel import config
+from dask_parallel.batching import MiniBatch
 from dask_parallel.datastores import resolve_job_locations
 from dask_parallel.errors import JobCanceledError, JobValidationError, ResumeError
 from dask_parallel.execution.cancel_file import watch_cancel_requests
@@ -34,7 +36,7 @@ from dask_parallel.execution.state import Final, JobState, JobStatus, Policy
 from dask_parallel.execution.versions import check_versions
 from dask_parallel.execution.worker_resources import check_resources
 from dask_parallel.inputs.modes import apply_input_modes
-from dask_parallel.inputs.planning import InputPlan, plan_input
+from dask_parallel.inputs.planning import InputPlan, list_input, plan_input, plan_listed
 from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
@@ -42,15 +44,23 @@ from dask_parallel.outputs.placement import check_output_folders
 from dask_parallel.paths import is_remote
 from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
-from dask_parallel.rundir.claim import RunLock, check_not_inside, check_run_dir
+from dask_parallel.rundir.claim import RunLock, check_not_busy, check_not_inside, check_run_dir
 from dask_parallel.rundir.environment import environment_record
 from dask_parallel.rundir.fingerprint import resume_identity
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal, read_ledger
+from dask_parallel.rundir.plan_store import (
+    StoredMiniBatches,
+    compare_listings,
+    listing_table,
+    read_listing,
+    replace_folder,
+)
 from dask_parallel.rundir.result import JobResult
 from dask_parallel.rundir.resume import (
     describe_changes,
     finished_mini_batches,
+    listing_changed,
     read_job_file,
     restore_secrets,
     restored_checksums,
@@ -134,6 +144,7 @@ def run(
         )
     check_run_dir(target)
     check_scheduler_address(client)
+    check_not_busy(target)  # planning writes the run directory's plan/ before the lock is taken
     note = unused_note(job)
     if note:
         logger.info(note)
@@ -145,9 +156,9 @@ def run(
     if staged is not job:  # inputs were downloaded: the same job, reading the local copies
         spec = build_job_spec(staged, base_dir=base, run_dir=target)
     with _slow_listing_warning(spec.driver.first_task_creation_timeout), _major_input_access(spec):
-        plan = plan_input(spec)
+        plan = plan_input(spec, store=RunLayout(target).plan_dir)
         _check_beyond_azure(spec, plan)
-        identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
+        identity = _identity(spec, plan)
         reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
     if force_rerun is None:
         force_rerun = bool(config.get("force-rerun", False))
@@ -278,7 +289,7 @@ def _execute(
     journal = Journal(run_dir)
     job_id = uuid.uuid4().hex
     if identity is None:
-        identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
+        identity = _identity(spec, plan)
     journal.write_job(
         {
             "job_id": job_id,
@@ -307,7 +318,7 @@ def _execute(
         progress_update_timeout=spec.progress_update_timeout,
         **_policy_beyond_azure(spec),
     )
-    state = JobState([mb.id for mb in plan.mini_batches], policy)
+    state = JobState(plan.ids(), policy)
     for mb_id, record in restored.items():
         state.restore(
             mb_id,
@@ -317,7 +328,8 @@ def _execute(
             record["attempt"],
         )
     journal.checksums.update(restored_checksums(restored))
-    pending = [mb for mb in plan.mini_batches if mb.id not in restored]
+    # Read from the plan folder as the driver asks for more, not all at once.
+    pending: Iterable[MiniBatch] = (mb for mb in plan.mini_batches if mb.id not in restored)
     divider = _divider(spec, plan, run_dir)
     if divider is not None:
         state.growing = not divider.done
@@ -342,6 +354,7 @@ def _execute(
             journal.log(f"workers {'share' if shared else 'do not share'} this disk: {why}")
             shipment = None
             if not shared:
+                pending = list(pending)
                 runtime, shipment = without_shared_disk(spec, runtime, pending, run_dir)
             step.now = "preparing the workers"
             link = dashboard_link(connected)
@@ -603,7 +616,7 @@ def _cut_plan(plan: InputPlan, divider: AdaptiveDivider | None) -> InputPlan:
 
 def _check_beyond_azure(spec: JobSpec, plan: InputPlan) -> None:
     """Settings beyond Azure that this input cannot honour."""
-    if spec.split_on_failure and any(mb.is_tabular for mb in plan.mini_batches):
+    if spec.split_on_failure and plan.kind == "tabular":
         raise JobValidationError(
             "retry_settings.split_on_failure applies to inputs divided into files (uri_folder, "
             "uri_file, or an MLTable of paths); this job's input is divided into table blocks. "
@@ -700,23 +713,41 @@ def resume(
                 "--job job.yml (dask_parallel.resume(run_dir, job=...))."
             ) from None
     _check_run_dir_placement(spec, folder)
-    with _major_input_access(spec):
-        plan = plan_input(spec)
-    _check_beyond_azure(spec, plan)
-    identity = resume_identity(spec, plan.mini_batches, plan.file_versions)
+    layout = RunLayout(folder)
+    staging = layout.plan_dir + ".next"  # the old plan stays until the new one is accepted
+    shutil.rmtree(staging, ignore_errors=True)
     # job.json keeps identities without secret values: compare like with like.
-    changes = describe_changes(stored.get("identity", {}), redact_document(identity))
-    if changes and not force:
-        raise ResumeError(
-            f"cannot resume {folder!r} because " + "; ".join(changes) + ". Its finished mini-batches "
-            "no longer answer the same job. Restore the input and settings, start a new run, or "
-            "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
-        )
+    before = stored.get("identity", {})
+    files = None
+    with _major_input_access(spec):
+        listing = list_input(spec, staging)
+    if listing is not None:  # compare the listings before dividing: a changed input is refused sooner
+        if not force:
+            listed = redact_document(resume_identity(spec, None, listing.count, listing.digest))
+            files = _file_changes(before, listed, folder, staging)
+            if files is not None and any(files):
+                _refuse_resume(folder, staging, describe_changes(before, listed, files))
+        plan = plan_listed(spec, staging, listing)
+    else:
+        with _major_input_access(spec):
+            plan = plan_input(spec, store=staging)
+    _check_beyond_azure(spec, plan)
+    identity = _identity(spec, plan)
+    if not force:
+        after = redact_document(identity)
+        if listing is None:
+            files = _file_changes(before, after, folder, staging)
+        changes = describe_changes(before, after, files)
+        if changes:
+            _refuse_resume(folder, staging, changes)
+    replace_folder(staging, layout.plan_dir)
+    if isinstance(plan.mini_batches, StoredMiniBatches):
+        plan = dataclasses.replace(plan, mini_batches=plan.mini_batches.moved_to(layout.plan_dir))
     if spec.target_duration is not None and not force:
         # Mini-batches sized by time: the cuts the earlier runs made, again, then the remainder.
         replay = AdaptiveDivider(plan.files, spec.target_duration).replay(_cut_records(folder))
         plan = dataclasses.replace(plan, mini_batches=tuple(replay))
-    restored = {} if force else finished_mini_batches(folder, {mb.id for mb in plan.mini_batches})
+    restored = {} if force else finished_mini_batches(folder, set(plan.ids()))
     return execute(
         spec,
         plan,
@@ -725,4 +756,42 @@ def resume(
         show_progress=show_progress,
         identity=identity,
         restored=restored,
+    )
+
+
+def _identity(spec: JobSpec, plan: InputPlan) -> dict[str, Any]:
+    if plan.listing is None:
+        raise ValueError("the plan has no listing: make it with plan_input(spec, store=<run dir>/plan)")
+    return resume_identity(spec, plan.ids(), plan.listing.count, plan.listing.digest)
+
+
+def _file_changes(
+    before: dict[str, Any], after: dict[str, Any], run_dir: str, new_plan: str
+) -> tuple[list[str], list[str], list[str]] | None:
+    """The files added, removed and modified since the run of ``run_dir``; None when its listing matches."""
+    if not listing_changed(before, after):
+        return None
+    old_files = before.get("files")
+    if isinstance(old_files, dict) and "digest" not in old_files:  # a run made before the plan folder
+        old = listing_table(old_files)
+    else:
+        old_plan = RunLayout(run_dir).plan_dir
+        try:
+            old = read_listing(old_plan)
+        except (OSError, ValueError) as exc:
+            raise ResumeError(
+                f"cannot resume {run_dir!r}: the listing of the input it read ({old_plan}) cannot be "
+                f"read ({type(exc).__name__}: {exc}), so whether the input changed cannot be told. "
+                "Start a new run, or force a fresh run in this directory (force=True, or "
+                "dask-parallel resume --force)."
+            ) from None
+    return compare_listings(old, read_listing(new_plan))
+
+
+def _refuse_resume(run_dir: str, new_plan: str, changes: list[str]) -> None:
+    shutil.rmtree(new_plan, ignore_errors=True)
+    raise ResumeError(
+        f"cannot resume {run_dir!r} because " + "; ".join(changes) + ". Its finished mini-batches "
+        "no longer answer the same job. Restore the input and settings, start a new run, or "
+        "force a fresh run in this directory (force=True, or dask-parallel resume --force)."
     )

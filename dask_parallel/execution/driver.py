@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from distributed import Client, Future
@@ -133,9 +133,12 @@ class Driver:
         return tokens
 
     # -- main loop --------------------------------------------------------------------
-    def run(self, pending: Sequence[MiniBatch]) -> None:
-        todo: collections.deque[tuple[MiniBatch, int]] = collections.deque((mb, 1) for mb in pending)
-        if not todo and self._division_done():
+    def run(self, pending: Iterable[MiniBatch]) -> None:
+        """Run ``pending``, read a few windows ahead of what is in flight (it may be a plan kept on disk)."""
+        unread = iter(pending)
+        todo: collections.deque[tuple[MiniBatch, int]] = collections.deque()
+        plan_left = self._read_plan(todo, unread)
+        if not todo and not plan_left and self._division_done():
             self.state.mark_all_scheduled()
         last_progress = time.monotonic()
         last_overview = 0.0
@@ -149,6 +152,8 @@ class Driver:
             while not self.state.finished:
                 if cancel_flag.requested():  # a pipeline running this job was interrupted
                     raise KeyboardInterrupt
+                if plan_left and len(todo) < 2 * self.window:
+                    plan_left = self._read_plan(todo, unread)
                 if self._delayed and self._release_delayed(todo):
                     last_progress = time.monotonic()  # waiting out a backoff is not a stall
                 if self.divider is not None:
@@ -158,12 +163,18 @@ class Driver:
                 # and the workers still hold three quarters of the window meanwhile.
                 if todo and (free >= self.refill or len(self._inflight) < self.refill):
                     self._submit([todo.popleft() for _ in range(min(free, len(todo)))])
-                    if not todo and not self.state.all_scheduled and self._division_done():
+                    if not todo and not plan_left and not self.state.all_scheduled and self._division_done():
                         self.state.mark_all_scheduled()
                         self.journal.log("every mini batch has been scheduled")
                 if not self._inflight and not self._delayed:
                     break
-                if self.state.policy.speculation and not todo and not self._delayed and self._division_done():
+                if (
+                    self.state.policy.speculation
+                    and not todo
+                    and not plan_left
+                    and not self._delayed
+                    and self._division_done()
+                ):
                     self._speculate()
                 wait = 1.0
                 if self._delayed:
@@ -213,6 +224,15 @@ class Driver:
                         self.client.unregister_worker_plugin(
                             ArchivePlugin(archive, self.runtime.job_id[:12]).name
                         )
+
+    def _read_plan(self, todo: collections.deque[tuple[MiniBatch, int]], unread: Iterator[MiniBatch]) -> bool:
+        """Append the next few windows of the plan to ``todo``; False once the plan is read."""
+        wanted = 4 * max(1, self.window)
+        read = 0
+        for mb in itertools.islice(unread, wanted):
+            todo.append((mb, 1))
+            read += 1
+        return read == wanted
 
     def _register(self, plugin: EntryScriptPlugin) -> None:
         """Install the entry-script host on every worker.

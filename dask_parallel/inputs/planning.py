@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
-from dask_parallel.batching import MiniBatch, block_mini_batches, file_mini_batches, keyed_file_mini_batches
+from dask_parallel.batching import (
+    MiniBatch,
+    block_mini_batches,
+    file_mini_batch,
+    file_mini_batches,
+    keyed_file_mini_batches,
+)
 from dask_parallel.errors import InputError, MLTableError
 from dask_parallel.inputs import mltable
+from dask_parallel.inputs.listing import Listed, list_folder
 from dask_parallel.inputs.mltable import TableReader, resolve_datastore
-from dask_parallel.paths import filesystem, is_remote
-from dask_parallel.rundir.fingerprint import version_of
+from dask_parallel.paths import filesystem
+from dask_parallel.rundir.fingerprint import file_identity, referenced_files, version_of
+from dask_parallel.rundir.plan_store import (
+    ListingSummary,
+    ListingWriter,
+    MiniBatchWriter,
+    StoredMiniBatches,
+    listed_paths,
+)
 from dask_parallel.spec.job_spec import JobSpec
 from dask_parallel.spec.sizes import DEFAULT_BYTES_PER_MINI_BATCH, DEFAULT_FILES_PER_MINI_BATCH
 
@@ -19,38 +35,77 @@ class InputPlan:
     """The mini-batches of a job and, for tabular input, how to read them."""
 
     kind: str  # "files" or "tabular"
-    mini_batches: tuple[MiniBatch, ...]
+    # A tuple, or the mini-batches kept in the run directory's plan/ (StoredMiniBatches).
+    mini_batches: Sequence[MiniBatch]
     reader: TableReader | None
-    # Each input file's [size, version] when the listing already told it (folders and single
-    # files); None for MLTables, whose files are then looked up one by one.
-    file_versions: dict[str, list] | None = None
+    # The count and digest of every input file's path, size and version; None when the plan
+    # was made without a plan folder for an MLTable (whose files are then not looked up).
+    listing: ListingSummary | None = None
     # Mini-batches sized by time (target_duration): the files, cut while the job runs;
     # ``mini_batches`` then holds only the ones an earlier run cut (resume).
     files: tuple[str, ...] = ()
 
-
-def list_folder(uri: str, where: str) -> tuple[list[str], dict[str, list]]:
-    """All files under a folder, recursively, sorted; with each file's [size, version]."""
-    fs, path = filesystem(uri)
-    if not fs.isdir(path):
-        if fs.isfile(path):
-            raise InputError(
-                f"{where}: {uri!r} is a file, but the input type is uri_folder; "
-                "declare it as type='uri_file' or point it at a folder."
-            )
-        raise InputError(f"{where}: folder {uri!r} does not exist.")
-    details = fs.find(path, detail=True)
-    names = sorted(name for name, info in details.items() if info.get("type") != "directory")
-    if is_remote(uri):
-        protocol = uri.split("://", 1)[0]
-        files = [f"{protocol}://{name}" for name in names]
-    else:
-        files = names
-    return files, {f: version_of(details[n]) for f, n in zip(files, names)}
+    def ids(self) -> list[str]:
+        """Every mini-batch id in order, without reading the stored files."""
+        if isinstance(self.mini_batches, StoredMiniBatches):
+            return list(self.mini_batches.ids)
+        return [mb.id for mb in self.mini_batches]
 
 
-def plan_input(spec: JobSpec) -> InputPlan:
-    """List the major input and divide it into mini-batches (no data is read)."""
+def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
+    """List the major input and divide it into mini-batches (no data is read).
+
+    With ``store`` (a run directory's plan folder) the listing is written to
+    ``listing.arrow`` and mini-batches of files to ``mini_batches.arrow``, which the plan
+    then reads back when iterated; without it everything stays in memory. Files are
+    divided as they are listed.
+    """
+    where, uri = _major_input(spec)
+    listed = _listed_files(spec, uri, where)
+    if listed is None:
+        return _plan_mltable(spec, uri, where, store)
+    listing = ListingWriter(store)
+    if getattr(spec, "target_duration", None) is not None:
+        files = tuple(_recorded(listed, listing))
+        summary = listing.close()
+        _check_not_empty(spec, summary)
+        return InputPlan("files", (), None, summary, files=tuple(files))
+    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
+    batches = _divided(_recorded(listed, listing), size, store)
+    summary = listing.close()
+    _check_not_empty(spec, summary)
+    return InputPlan("files", batches, None, summary)
+
+
+def list_input(spec: JobSpec, store: str) -> ListingSummary | None:
+    """Only list a folder or file input divided by size, into ``store``; :func:`plan_listed` divides it.
+
+    A resume compares the listing with the earlier run's before it spends time dividing.
+    None for the inputs that :func:`plan_input` must plan in one go (MLTables, mini-batches
+    sized by time).
+    """
+    where, uri = _major_input(spec)
+    if getattr(spec, "target_duration", None) is not None:
+        return None
+    listed = _listed_files(spec, uri, where)
+    if listed is None:
+        return None
+    listing = ListingWriter(store)
+    for paths, sizes, versions in listed:
+        listing.add(paths, sizes, versions)
+    summary = listing.close()
+    _check_not_empty(spec, summary)
+    return summary
+
+
+def plan_listed(spec: JobSpec, store: str, listing: ListingSummary) -> InputPlan:
+    """The mini-batches of the listing that :func:`list_input` wrote to ``store``."""
+    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
+    return InputPlan("files", _divided(listed_paths(store), size, store), None, listing)
+
+
+def _major_input(spec: JobSpec) -> tuple[str, str]:
+    """Where the major input is named in messages, and its location with datastores resolved."""
     source = spec.major_input
     where = f"inputs.{source.name}"
     try:
@@ -63,30 +118,63 @@ def plan_input(spec: JobSpec) -> InputPlan:
             "transformations include extract_columns_from_partition_format (got a "
             f"{source.type} input); declare the input as Input(type='mltable', path=...)."
         )
+    return where, uri
+
+
+def _listed_files(spec: JobSpec, uri: str, where: str) -> Iterator[Listed] | None:
+    """The files of a uri_file or uri_folder input, listed as iterated; None for an MLTable."""
+    source = spec.major_input
     if source.type == "uri_file":
         fs, path = filesystem(uri)
         if not fs.isfile(path):
             raise InputError(
                 f"{where}: {source.uri!r} is not a file; declare the input as type='uri_folder' for a folder."
             )
-        files = [uri]
-        versions = {uri: version_of(fs.info(path))}
-    elif source.type == "uri_folder":
-        files, versions = list_folder(uri, where)
-    else:
-        return _plan_mltable(spec, uri, where)
-    if not files:
+        size, version = version_of(fs.info(path))
+        return iter([([uri], [size], [version])])
+    if source.type == "uri_folder":
+        return list_folder(uri, where)
+    return None
+
+
+def _check_not_empty(spec: JobSpec, listing: ListingSummary) -> None:
+    if listing.count == 0:
         raise InputError(
-            f"{where}: {source.uri!r} holds no files, so there is nothing to process. "
-            "Point the input at a folder with data."
+            f"inputs.{spec.major_input.name}: {spec.major_input.uri!r} holds no files, so there is "
+            "nothing to process. Point the input at a folder with data."
         )
-    if getattr(spec, "target_duration", None) is not None:
-        return InputPlan("files", (), None, versions, files=tuple(files))
-    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    return InputPlan("files", tuple(file_mini_batches(files, size)), None, versions)
 
 
-def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
+def _recorded(listed: Iterable[Listed], listing: ListingWriter) -> Iterator[str]:
+    """The listed paths, each chunk written to ``listing`` as it passes."""
+    for paths, sizes, versions in listed:
+        listing.add(paths, sizes, versions)
+        yield from paths
+
+
+def _divided(files: Iterable[str], size: int, store: str | None) -> Sequence[MiniBatch]:
+    """Mini-batches of ``size`` files, cut as the files arrive; written to ``store`` when given."""
+    if store is None:
+        return tuple(file_mini_batches(list(files), size))
+    writer = MiniBatchWriter(store)
+    iterator = iter(files)
+    while group := tuple(itertools.islice(iterator, max(1, size))):
+        writer.add(file_mini_batch(group, len(writer.ids)))
+    return writer.close()
+
+
+def _mltable_listing(paths: Iterable[str], store: str | None) -> ListingSummary | None:
+    """An MLTable's files looked up one by one (its plan gives no sizes), when the plan is kept."""
+    if store is None:
+        return None
+    listing = ListingWriter(store)
+    for path in dict.fromkeys(paths):
+        _, size, version = file_identity(path)
+        listing.add([path], [size], [version])
+    return listing.close()
+
+
+def _plan_mltable(spec: JobSpec, uri: str, where: str, store: str | None) -> InputPlan:
     """An MLTable input: DataFrame blocks (tabular) or files, by size or by partition keys."""
     keys = list(spec.partition_keys) if spec.partition_keys else None
     try:
@@ -108,7 +196,8 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         batches = block_mini_batches(
             [u.block for u in plan.units], [u.partition_key_value for u in plan.units]
         )
-        return InputPlan("tabular", tuple(batches), plan.reader)
+        listing = _mltable_listing(referenced_files(batches), store)
+        return InputPlan("tabular", tuple(batches), plan.reader, listing)
     files = [f for unit in plan.units for f in unit.files]
     if not files:
         raise InputError(
@@ -117,9 +206,11 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
         )
     if keys:
         groups = [(u.files, u.partition_key_value or {}) for u in plan.units]
-        return InputPlan("files", tuple(keyed_file_mini_batches(groups)), None)
+        keyed = tuple(keyed_file_mini_batches(groups))
+        return InputPlan("files", keyed, None, _mltable_listing(referenced_files(keyed), store))
     if getattr(spec, "target_duration", None) is not None:
-        return InputPlan("files", (), None, files=tuple(files))
+        listing = _mltable_listing(files, store)
+        return InputPlan("files", (), None, listing, files=tuple(files))
     if getattr(spec, "mini_batch_size_in_bytes", False):
         raise InputError(
             f"{where}: mini_batch_size is a size in bytes, which applies to tabular MLTables (with "
@@ -127,4 +218,5 @@ def _plan_mltable(spec: JobSpec, uri: str, where: str) -> InputPlan:
             'number of files, such as "10".'
         )
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    return InputPlan("files", tuple(file_mini_batches(files, size)), None)
+    batches = tuple(file_mini_batches(files, size))
+    return InputPlan("files", batches, None, _mltable_listing(referenced_files(batches), store))

@@ -25,7 +25,19 @@ from dask_parallel.rundir.layout import RunLayout
 # What a run directory of ours may hold (pipeline runs hold step folders and pipeline.json,
 # checked by the pipeline runner).
 OWN_ENTRIES = frozenset(
-    {"job.json", "ledger.jsonl", "run.lock", "parts", "attempts", "work", "outputs", "logs", "inputs"}
+    {
+        "job.json",
+        "ledger.jsonl",
+        "run.lock",
+        "parts",
+        "attempts",
+        "work",
+        "outputs",
+        "logs",
+        "inputs",
+        "plan",
+        "plan.next",
+    }
 )
 TAKEOVER_SUFFIX = ".takeover"
 
@@ -181,6 +193,17 @@ class RunLock:
             os.remove(self.path)
         except OSError:
             pass
+
+
+def check_not_busy(run_dir: str) -> None:
+    """Refuse a run directory whose ``run.lock`` another process holds (before anything is written)."""
+    holder = read_lock(run_dir)
+    if (
+        holder is not None
+        and holder.alive is not False
+        and not (holder.on_this_host and holder.pid == os.getpid())
+    ):
+        raise RunDirBusyError(_busy_message(run_dir, holder))
 
 
 def _busy_message(run_dir: str, holder: LockHolder | None) -> str:

@@ -17,6 +17,7 @@ from dask_parallel.batching import MiniBatch
 from dask_parallel.paths import filesystem, is_remote
 
 SKIPPED_CODE_DIRS = ("__pycache__", ".git", ".ipynb_checkpoints")
+LISTING_IN_RUN_DIR = "plan/listing.arrow"
 
 
 def digest(value: Any) -> str:
@@ -45,11 +46,6 @@ def referenced_files(mini_batches: Iterable[MiniBatch]) -> list[str]:
         if mb.block is not None:
             seen.setdefault(mb.block.path, None)
     return list(seen)
-
-
-def input_files(mini_batches: Iterable[MiniBatch]) -> dict[str, list]:
-    """Every input file with its size and version."""
-    return {uri: list(file_identity(uri)[1:]) for uri in referenced_files(mini_batches)}
 
 
 def tree_fingerprint(folder: str) -> str:
@@ -97,20 +93,32 @@ RESUME_SETTINGS = (
 )
 
 
+def division_identity(mini_batch_ids: Iterable[str]) -> dict[str, Any]:
+    """How many mini-batches, and a sha256 of their ids in order."""
+    hasher = hashlib.sha256()
+    count = 0
+    for mb_id in mini_batch_ids:
+        hasher.update(mb_id.encode() + b"\n")
+        count += 1
+    return {"count": count, "digest": hasher.hexdigest()}
+
+
 def resume_identity(
-    spec: Any, mini_batches: Iterable[MiniBatch], file_versions: dict[str, list] | None = None
+    spec: Any, mini_batch_ids: Iterable[str] | None, listing_count: int, listing_digest: str
 ) -> dict[str, Any]:
     """What must not change between a run and its resume.
 
-    ``file_versions`` are the input files' [size, version] when the listing gave them;
-    otherwise each file is looked up.
+    The input files are identified by their count and a digest of every path, size and
+    version (the listing itself is ``plan/listing.arrow`` in the run directory), so job.json
+    stays small whatever the number of files. Without ``mini_batch_ids`` (the input is
+    listed but not yet divided) the identity has no division.
     """
     data = dataclasses.asdict(spec)
-    batches = list(mini_batches)
     identity = {
         "input": {"name": spec.major_input.name, "type": spec.major_input.type, "uri": spec.major_input.uri},
         "settings": {key: data[key] for key in RESUME_SETTINGS},
-        "division": [mb.id for mb in batches],
-        "files": file_versions if file_versions is not None else input_files(batches),
+        "files": {"count": listing_count, "digest": listing_digest, "listing": LISTING_IN_RUN_DIR},
     }
+    if mini_batch_ids is not None:
+        identity["division"] = division_identity(mini_batch_ids)
     return json.loads(json.dumps(identity, default=str))  # the form it takes in job.json

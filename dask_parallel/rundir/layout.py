@@ -49,6 +49,11 @@ class RunLayout:
         return self._path("job.json")
 
     @property
+    def plan_dir(self) -> str:
+        """The input listing and the mini-batches of files (dask_parallel.rundir.plan_store)."""
+        return self._path("plan")
+
+    @property
     def ledger(self) -> str:
         return self._path("ledger.jsonl")
 

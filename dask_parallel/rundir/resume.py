@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from dask_parallel.errors import ResumeError
 from dask_parallel.redact import holds_redacted, is_hidden
 from dask_parallel.rundir import parts
 from dask_parallel.rundir.claim import LockHolder, read_lock
+from dask_parallel.rundir.fingerprint import division_identity
 from dask_parallel.rundir.layout import RunLayout
 from dask_parallel.rundir.ledger import read_ledger
 
 EXAMPLES_SHOWN = 3
+
+# The paths added, removed and modified between two listings.
+FileChangeLists = tuple[Sequence[str], Sequence[str], Sequence[str]]
 
 
 def finished_mini_batches(run_dir: str, wanted: set[str]) -> dict[str, dict[str, Any]]:
@@ -72,13 +77,19 @@ def restored_checksums(restored: dict[str, dict[str, Any]]) -> dict[tuple[str, i
     return found
 
 
-def _examples(items: list[str]) -> str:
-    shown = ", ".join(items[:EXAMPLES_SHOWN])
+def _examples(items: Sequence[str]) -> str:
+    shown = ", ".join(list(items[:EXAMPLES_SHOWN]))
     return shown + (f" and {len(items) - EXAMPLES_SHOWN} more" if len(items) > EXAMPLES_SHOWN else "")
 
 
-def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Human descriptions of what differs between two resume identities."""
+def describe_changes(
+    before: dict[str, Any], after: dict[str, Any], files: FileChangeLists | None = None
+) -> list[str]:
+    """Human descriptions of what differs between two resume identities.
+
+    ``files`` are the paths added, removed and modified, each sorted, from comparing the
+    two runs' listings (see dask_parallel.rundir.plan_store); None when the listings match.
+    """
     changes = []
     if before.get("input") != after["input"]:
         changes.append(f"the input changed from {before.get('input')} to {after['input']}")
@@ -86,22 +97,35 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]
     for key, value in after["settings"].items():
         if old_settings.get(key) != value:
             changes.append(f"{key} changed from {old_settings.get(key)!r} to {value!r}")
-    old_files, new_files = before.get("files", {}), after["files"]
-    added = sorted(set(new_files) - set(old_files))
-    removed = sorted(set(old_files) - set(new_files))
-    modified = sorted(f for f in set(new_files) & set(old_files) if new_files[f] != old_files[f])
+    added, removed, modified = files if files is not None else ([], [], [])
     if added:
         changes.append(f"{len(added)} input file(s) were added ({_examples(added)})")
     if removed:
         changes.append(f"{len(removed)} input file(s) were removed ({_examples(removed)})")
     if modified:
         changes.append(f"{len(modified)} input file(s) were modified ({_examples(modified)})")
-    if not (added or removed) and before.get("division") != after["division"]:
+    old_division = _division(before.get("division"))
+    if not (added or removed) and "division" in after and old_division != after["division"]:
         changes.append(
-            f"the input divides into different mini-batches ({len(before.get('division', []))} before, "
-            f"{len(after['division'])} now)"
+            f"the input divides into different mini-batches ({old_division.get('count', 0)} before, "
+            f"{after['division']['count']} now)"
         )
     return changes
+
+
+def _division(stored: Any) -> dict[str, Any]:
+    """A stored division as count and digest; runs made before the plan folder kept the list of ids."""
+    if isinstance(stored, list):
+        return division_identity(str(mb_id) for mb_id in stored)
+    return stored if isinstance(stored, dict) else {}
+
+
+def listing_changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether the input files of two resume identities may differ (then their listings are compared)."""
+    old = before.get("files")
+    if not isinstance(old, dict) or "digest" not in old:  # a run made before the plan folder
+        return True
+    return (old.get("count"), old.get("digest")) != (after["files"]["count"], after["files"]["digest"])
 
 
 def running_holder(run_dir: str) -> LockHolder | None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
+import shutil
 from collections import Counter
 
 import dask.config
@@ -189,3 +192,76 @@ def test_reuse_not_when_the_output_was_touched(tmp_path, client):
         again = dp.run(job, client=client)
     assert not again.reused
     assert (tmp_path / "out" / "result.txt").read_text() == "item_000.txt\nitem_001.txt\n"
+
+
+def test_job_json_names_no_input_file(scenario, client):
+    tmp_path, _state, job = scenario
+    dp.run(job, client=client, run_dir=tmp_path / "run")
+    text = (tmp_path / "run" / "job.json").read_text()
+    assert "item_000.txt" not in text  # the files are in plan/listing.arrow
+    identity = json.loads(text)["identity"]
+    assert identity["files"]["count"] == 16 and len(identity["files"]["digest"]) == 64
+    assert identity["division"]["count"] == 8
+    assert (tmp_path / "run" / "plan" / "listing.arrow").exists()
+
+
+def test_resume_refuses_a_removed_input_file(scenario, client):
+    tmp_path, _state, job = scenario
+    dp.run(job, client=client, run_dir=tmp_path / "run")
+    for index in (3, 7, 8, 12):
+        (tmp_path / "data" / f"item_{index:03d}.txt").unlink()
+    with pytest.raises(ResumeError) as info:
+        dp.resume(tmp_path / "run", client=client)
+    message = str(info.value)
+    assert "4 input file(s) were removed" in message
+    assert "item_003.txt" in message and "item_008.txt" in message and "and 1 more" in message
+    assert not (tmp_path / "run" / "plan.next").exists()  # the refused plan is not kept
+    assert (tmp_path / "run" / "plan" / "listing.arrow").exists()
+
+
+def as_before_the_plan_folder(run_dir):
+    """Rewrite job.json as runs made before plan/ wrote it: every file and every mini-batch id."""
+    from dask_parallel.rundir.plan_store import StoredMiniBatches, read_listing
+
+    listing = read_listing(str(run_dir / "plan")).to_pylist()
+    document = json.loads((run_dir / "job.json").read_text())
+    ids = StoredMiniBatches(str(run_dir / "plan"), ()).windows()
+    document["identity"]["files"] = {row["path"]: [row["size"], row["version"]] for row in listing}
+    document["identity"]["division"] = [mb.id for window in ids for mb in window]
+    (run_dir / "job.json").write_text(json.dumps(document))
+    shutil.rmtree(run_dir / "plan")
+
+
+def test_runs_made_before_the_plan_folder_refuse_a_change_or_resume(scenario, client):
+    tmp_path, state, job = scenario
+    dp.run(job, client=client, run_dir=tmp_path / "run")
+    as_before_the_plan_folder(tmp_path / "run")
+    touched = tmp_path / "data" / "item_001.txt"
+    original = os.stat(touched)
+    os.utime(touched, ns=(original.st_atime_ns, original.st_mtime_ns + 5_000_000_000))
+    with pytest.raises(ResumeError, match=r"1 input file\(s\) were modified \(.*item_001.txt\)"):
+        dp.resume(tmp_path / "run", client=client)
+
+    os.utime(touched, ns=(original.st_atime_ns, original.st_mtime_ns))  # the input is as it was
+    (state / "broken").write_text("")
+    (state / "seen").write_text("")
+    resumed = dp.resume(tmp_path / "run", client=client)
+    assert resumed.status == "Completed", resumed.error
+    assert seen(state) == Counter(
+        {"item_004.txt": 1, "item_005.txt": 1, "item_010.txt": 1, "item_011.txt": 1}
+    )
+    assert (tmp_path / "run" / "plan" / "listing.arrow").exists()
+
+
+def test_a_lost_listing_refuses_a_changed_input_unless_forced(scenario, client):
+    tmp_path, state, job = scenario
+    dp.run(job, client=client, run_dir=tmp_path / "run")
+    (tmp_path / "run" / "plan" / "listing.arrow").unlink()
+    dp.resume(tmp_path / "run", client=client)  # an unchanged input needs no listing to compare
+    (tmp_path / "run" / "plan" / "listing.arrow").unlink()
+    (tmp_path / "data" / "item_099.txt").write_text("new")
+    with pytest.raises(ResumeError, match=r"listing of the input it read .* cannot be read"):
+        dp.resume(tmp_path / "run", client=client)
+    (state / "broken").write_text("")
+    fresh = dp.resume(tmp_path / "run", client=client, force=True)
+    assert fresh.status == "Completed" and fresh.mini_batches_total == 9

@@ -1,0 +1,244 @@
+"""The plan of a run kept on disk: its input listing and its mini-batches of files, as Arrow IPC files.
+
+A million-file input would otherwise sit in the driver's memory (and in job.json) as a
+million Python strings. ``plan/listing.arrow`` holds each input file's path, size and
+version, the file a resume compares against; ``plan/mini_batches.arrow`` holds each
+mini-batch's index, id and files, read back a window at a time while the job runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from dask_parallel.batching import MiniBatch
+from dask_parallel.errors import InputError
+
+LISTING_FILE = "listing.arrow"
+MINI_BATCHES_FILE = "mini_batches.arrow"
+ROWS_PER_BATCH = 65536
+LISTING_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("version", pa.string())])
+MINI_BATCH_SCHEMA = pa.schema([("index", pa.int64()), ("id", pa.string()), ("files", pa.list_(pa.string()))])
+
+
+@dataclasses.dataclass(frozen=True)
+class ListingSummary:
+    """What identifies a listing: how many files, and a sha256 over every path, size and version."""
+
+    count: int
+    digest: str
+
+
+class ListingWriter:
+    """Streams listed files into ``listing.arrow`` (or, without a folder, only into the digest).
+
+    The digest covers the paths, the sizes and the versions, each as one stream separated by
+    NUL characters, so it does not depend on how the files were chunked.
+    """
+
+    def __init__(self, folder: str | None) -> None:
+        self._hashers = (hashlib.sha256(), hashlib.sha256(), hashlib.sha256())
+        self._count = 0
+        self._rows: tuple[list, list, list] = ([], [], [])
+        self._writer = None
+        if folder is not None:
+            os.makedirs(folder, exist_ok=True)
+            self._writer = ipc.new_file(os.path.join(folder, LISTING_FILE), LISTING_SCHEMA)
+
+    def add(self, paths: list[str], sizes: list[int | None], versions: list[str | None]) -> None:
+        """Files in listing order: their paths, sizes and versions."""
+        streams: tuple[Iterable[str], ...] = (paths, map(str, sizes), map(str, versions))
+        for hasher, stream in zip(self._hashers, streams):
+            hasher.update(("\0".join(stream) + "\0").encode("utf-8", "surrogateescape"))
+        self._count += len(paths)
+        if self._writer is not None:
+            self._rows[0].extend(paths)
+            self._rows[1].extend(sizes)
+            self._rows[2].extend(versions)
+            if len(self._rows[0]) >= ROWS_PER_BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is not None and self._rows[0]:
+            self._writer.write_batch(_record_batch(self._rows, LISTING_SCHEMA, self._rows[0]))
+            self._rows = ([], [], [])
+
+    def close(self) -> ListingSummary:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        combined = hashlib.sha256(b"".join(hasher.digest() for hasher in self._hashers))
+        return ListingSummary(self._count, combined.hexdigest())
+
+
+class MiniBatchWriter:
+    """Streams mini-batches of files into ``mini_batches.arrow``, keeping only their ids in memory."""
+
+    def __init__(self, folder: str) -> None:
+        os.makedirs(folder, exist_ok=True)
+        self.folder = folder
+        self.ids: list[str] = []
+        self._rows: tuple[list, list, list] = ([], [], [])
+        self._writer = ipc.new_file(os.path.join(folder, MINI_BATCHES_FILE), MINI_BATCH_SCHEMA)
+
+    def add(self, mb: MiniBatch) -> None:
+        indexes, ids, files = self._rows
+        indexes.append(mb.index)
+        ids.append(mb.id)
+        files.append(list(mb.files))
+        self.ids.append(mb.id)
+        if len(ids) * max(1, len(mb.files)) >= ROWS_PER_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows[0]:
+            paths = [path for files in self._rows[2] for path in files]
+            self._writer.write_batch(_record_batch(self._rows, MINI_BATCH_SCHEMA, paths))
+            self._rows = ([], [], [])
+
+    def close(self) -> StoredMiniBatches:
+        self._flush()
+        self._writer.close()
+        return StoredMiniBatches(self.folder, tuple(self.ids))
+
+
+def _record_batch(columns: tuple[list, ...], schema: pa.Schema, paths: list[str]) -> pa.RecordBatch:
+    try:
+        return pa.record_batch(list(columns), schema=schema)
+    except UnicodeEncodeError:
+        bad = next(path for path in paths if not _is_utf8(path))
+        raise InputError(
+            f"input file {bad!r} has a name that is not valid UTF-8, which the run directory's "
+            "plan/ cannot record. Rename the file (for instance with convmv) and run again."
+        ) from None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class StoredMiniBatches(Sequence[MiniBatch]):
+    """The mini-batches of ``mini_batches.arrow``: their ids in memory, their files read when iterated.
+
+    Iterating reads one record batch (a window of mini-batches) at a time, through reads
+    rather than a memory map, whose pages would count in the driver's resident memory.
+    """
+
+    def __init__(self, folder: str, ids: tuple[str, ...]) -> None:
+        self.folder = folder
+        self.ids = ids
+
+    def moved_to(self, folder: str) -> StoredMiniBatches:
+        return StoredMiniBatches(folder, self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[MiniBatch]:
+        for window in self.windows():
+            yield from window
+
+    def windows(self) -> Iterator[list[MiniBatch]]:
+        with pa.OSFile(os.path.join(self.folder, MINI_BATCHES_FILE)) as source:
+            reader = ipc.open_file(source)
+            for number in range(reader.num_record_batches):
+                columns = reader.get_batch(number).to_pydict()
+                yield [
+                    MiniBatch(index=index, id=mb_id, files=tuple(files))
+                    for index, mb_id, files in zip(columns["index"], columns["id"], columns["files"])
+                ]
+
+    def __getitem__(self, position: Any) -> Any:
+        """By position, reading the file from the start (a Sequence's contract; loops iterate instead)."""
+        if isinstance(position, slice):
+            return list(self)[position]
+        if position < 0:
+            position += len(self)
+        for mb in self:
+            if mb.index == position:
+                return mb
+        raise IndexError(position)
+
+
+def read_listing(folder: str) -> pa.Table:
+    """The listing a run recorded (path, size, version), as an Arrow table."""
+    with pa.OSFile(os.path.join(folder, LISTING_FILE)) as source:
+        return ipc.open_file(source).read_all()
+
+
+def listed_paths(folder: str) -> Iterator[str]:
+    """The paths of ``listing.arrow``, in listing order, read a record batch at a time."""
+    with pa.OSFile(os.path.join(folder, LISTING_FILE)) as source:
+        reader = ipc.open_file(source)
+        for number in range(reader.num_record_batches):
+            yield from reader.get_batch(number).column(0).to_pylist()
+
+
+def listing_table(files: dict[str, Any]) -> pa.Table:
+    """A listing from ``{path: [size, version]}`` (the JSON identity of runs made before the listing file)."""
+    paths = list(files)
+    sizes = [_int_or_none(files[p][0] if files[p] else None) for p in paths]
+    versions = [None if not files[p] or files[p][1] is None else str(files[p][1]) for p in paths]
+    return pa.table([paths, sizes, versions], schema=LISTING_SCHEMA)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def compare_listings(before: pa.Table, after: pa.Table) -> tuple[list[str], list[str], list[str]]:
+    """The paths added, removed and modified (size or version changed) between two listings, each sorted."""
+    if before["path"].equals(after["path"]):  # the same files in the same order: compare row by row
+        return [], [], _sorted(_modified(before, after))
+    in_before = pc.is_in(after["path"], value_set=before["path"])
+    in_after = pc.is_in(before["path"], value_set=after["path"])
+    added = after.filter(pc.invert(in_before))["path"]
+    removed = before.filter(pc.invert(in_after))["path"]
+    kept_after, kept_before = after.filter(in_before), before.filter(in_after)
+    if kept_after["path"].equals(kept_before["path"]):  # sorted listings (folders) keep their order
+        modified = _modified(kept_before, kept_after)
+    else:
+        both = after.join(before, "path", join_type="inner", right_suffix="_before")
+        changed = pc.or_(
+            _differs(both["size"], both["size_before"]), _differs(both["version"], both["version_before"])
+        )
+        modified = both.filter(changed)["path"]
+    return _sorted(added), _sorted(removed), _sorted(modified)
+
+
+def _modified(before: pa.Table, after: pa.Table) -> Any:
+    """The paths whose size or version differ, between two listings of the same paths in the same order."""
+    changed = pc.or_(_differs(before["size"], after["size"]), _differs(before["version"], after["version"]))
+    return after.filter(changed)["path"]
+
+
+def _differs(a: Any, b: Any) -> Any:
+    """Element-wise a != b, where two nulls are equal and a null differs from a value."""
+    return pc.or_(pc.xor(pc.is_null(a), pc.is_null(b)), pc.fill_null(pc.not_equal(a, b), False))
+
+
+def _sorted(paths: Any) -> list[str]:
+    return pc.take(paths, pc.sort_indices(paths)).to_pylist()
+
+
+def replace_folder(source: str, target: str) -> None:
+    """Put the plan folder ``source`` in the place of ``target`` (a resume's new plan)."""
+    if os.path.exists(target):
+        shutil.rmtree(target)
+    os.replace(source, target)
