@@ -29,7 +29,13 @@ from dask_parallel.inputs.mltable.locations import FoundFile
 from dask_parallel.inputs.mltable.schema import FormatPlan
 from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.inputs.mltable.text_types import TextType
-from dask_parallel.inputs.mltable.textfiles import ASCII_COMPATIBLE, head, line_ranges, read_range
+from dask_parallel.inputs.mltable.textfiles import (
+    ASCII_COMPATIBLE,
+    RangeStream,
+    head,
+    line_ranges,
+    read_range,
+)
 
 COLUMN_COUNT = re.compile(r"Expected \d+ columns, got \d+")
 log = logging.getLogger("dask_parallel.mltable")
@@ -223,23 +229,28 @@ def _parse_slow(data: bytes, block: Block, options: dict[str, Any], names: list[
 
 
 def read(block: Block, step: Step, schema: pa.Schema, where: str) -> pa.Table:
-    data = read_range(block.path, block.start, block.end)
-    typed = _parse_typed(data, block, step.options, schema)
+    with RangeStream(block.path, block.start, block.end) as stream:
+        typed = _parse_typed(stream, block, step.options, schema)
     if typed is not None:
         return typed
+    data = read_range(block.path, block.start, block.end)
     return _convert(_parse_text(data, block, step.options, where), block, schema, where)
 
 
 # Inferred kinds that pyarrow parses to exactly the value :func:`text_types.convert` gives,
 # whenever it parses the whole block: any value it rejects sends the block to the text path.
+TYPED_CHUNK = 8 << 20
 PARSED_BY_ARROW = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
 
 
-def _parse_typed(data: bytes, block: Block, options: dict[str, Any], schema: pa.Schema) -> pa.Table | None:
+def _parse_typed(
+    stream: io.RawIOBase, block: Block, options: dict[str, Any], schema: pa.Schema
+) -> pa.Table | None:
     """The block parsed straight to its column types in one pyarrow pass, or None when some
     value needs the text path (a value that does not fit, ragged rows, ``inf``/``nan``).
 
-    Parsing text and converting it afterwards costs about as much again as the parse.
+    Parsing text and converting it afterwards costs about as much again as the parse; the
+    stream is parsed in chunks, so the block's bytes are never all in memory at once.
     """
     if len(options["delimiter"]) != 1:
         return None
@@ -252,12 +263,12 @@ def _parse_typed(data: bytes, block: Block, options: dict[str, Any], schema: pa.
     encoding = options["encoding"]
     try:
         table = csv.read_csv(
-            io.BytesIO(data),
+            stream,
             read_options=csv.ReadOptions(
                 column_names=names,
                 skip_rows=1 if block.skip_header else 0,
                 encoding="utf8" if encoding in ("utf-8", "ascii") else encoding,
-                block_size=max(1 << 20, len(data) + 1),
+                block_size=TYPED_CHUNK,
             ),
             parse_options=csv.ParseOptions(
                 delimiter=options["delimiter"], newlines_in_values=options["support_multi_line"]
