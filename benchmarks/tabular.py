@@ -128,14 +128,43 @@ def _rss(pid: int) -> int:
     return psutil.Process(pid).memory_info().rss
 
 
-def measured(client, action) -> dict:
-    """Run ``action()``; its seconds, the workers' peak RSS above idle, the driver's peak RSS."""
-    client.restart()  # fresh worker processes: memory a previous read left behind is not counted
+def fresh_cluster():
+    """A new LocalCluster of single-threaded worker processes, one per core: each measurement
+    starts from idle workers, so no memory a previous read left behind is counted."""
+    import dask.config
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.worker.daemon": False}):
+        return LocalCluster(
+            n_workers=os.cpu_count() or 1, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
+        )
+
+
+def measured(action) -> dict:
+    """``action(client)`` on a fresh cluster: its seconds, the workers' peak RSS (and above
+    idle), the driver's peak RSS."""
+    from distributed import Client
+
+    with fresh_cluster() as cluster, Client(cluster) as client:
+        return _measured(client, action)
+
+
+def _load_readers() -> None:
+    """Import what reading takes, so a worker's idle memory includes the libraries."""
+    import pandas  # noqa: F401
+    import pyarrow.csv
+    import pyarrow.parquet  # noqa: F401
+
+    import dask_parallel.inputs.mltable.table  # noqa: F401
+
+
+def _measured(client, action) -> dict:
+    client.run(_load_readers)
     workers = list(client.run(os.getpid).values())
     idle = {pid: _rss(pid) for pid in workers}
     started = time.perf_counter()
     with PeakSampler([*workers, os.getpid()]) as sampler:
-        rows = action()
+        rows = action(client)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
@@ -146,14 +175,14 @@ def measured(client, action) -> dict:
     }
 
 
-def dask_dataframe_read(client, kind: str, path: Path) -> dict:
+def dask_dataframe_read(kind: str, path: Path) -> dict:
     import dask.dataframe as dd
 
     frame = dd.read_csv(str(path), blocksize="64MB") if kind == "csv" else dd.read_parquet(str(path))
-    return measured(client, lambda: int(frame.map_partitions(len).compute().sum()))
+    return measured(lambda client: int(frame.map_partitions(len).compute().sum()))
 
 
-def engine_read(client, folder: Path, kind: str, mini_batch_size: str | None, workdir: Path) -> dict:
+def engine_read(folder: Path, kind: str, mini_batch_size: str | None, workdir: Path) -> dict:
     import dask_parallel as dp
 
     code = workdir / "src"
@@ -170,7 +199,7 @@ def engine_read(client, folder: Path, kind: str, mini_batch_size: str | None, wo
     )
     outcome: dict = {}
 
-    def action() -> int:
+    def action(client) -> int:
         result = dp.run(
             job, client=client, run_dir=workdir / f"run_{kind}_{mini_batch_size}", show_progress=False
         )
@@ -178,7 +207,7 @@ def engine_read(client, folder: Path, kind: str, mini_batch_size: str | None, wo
         outcome["mini_batches"] = result.mini_batches_total
         return result.items_succeeded
 
-    return {**measured(client, action), **outcome}
+    return {**measured(action), **outcome}
 
 
 def _mb(value: float) -> str:
@@ -236,9 +265,6 @@ def main(argv: list[str] | None = None) -> int:
     size = parse_byte_size(args.size, "--size")
     sizes = [s.strip() for s in args.mini_batch_sizes.split(",") if s.strip()]
 
-    import dask.config
-    from distributed import Client, LocalCluster
-
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="dp-tabular-") as temp:
@@ -247,28 +273,15 @@ def main(argv: list[str] | None = None) -> int:
         paths = dict(zip(("csv", "parquet"), make_data(folder, size)))
         print(f"data written in {time.perf_counter() - started:.0f}s", file=sys.stderr)
         baselines = {kind: pyarrow_read(kind, path) for kind, path in paths.items()}
-        with dask.config.set({"distributed.worker.daemon": False}):
-            cluster = LocalCluster(
-                n_workers=cores,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=":0",
-            )
         results: dict[str, list] = {kind: [] for kind in paths}
-        with cluster, Client(cluster) as client:
-            for kind, path in paths.items():
-                results[kind].append(("dask.dataframe", dask_dataframe_read(client, kind, path), None))
-                for mini_batch_size in sizes:
-                    chosen = None if mini_batch_size == DEFAULT else mini_batch_size
-                    batch_bytes = (
-                        DEFAULT_BYTES_PER_MINI_BATCH if chosen is None else parse_byte_size(chosen, "size")
-                    )
-                    label = f"dask_parallel {mini_batch_size}" + (" (1mb)" if chosen is None else "")
-                    print(f"{kind}: {label}", file=sys.stderr)
-                    results[kind].append(
-                        (label, engine_read(client, folder, kind, chosen, folder), batch_bytes)
-                    )
+        for kind, path in paths.items():
+            results[kind].append(("dask.dataframe", dask_dataframe_read(kind, path), None))
+            for mini_batch_size in sizes:
+                chosen = None if mini_batch_size == DEFAULT else mini_batch_size
+                batch_bytes = parse_byte_size(chosen, "size") if chosen else DEFAULT_BYTES_PER_MINI_BATCH
+                label = f"dask_parallel {mini_batch_size}" + (" (1mb)" if chosen is None else "")
+                print(f"{kind}: {label}", file=sys.stderr)
+                results[kind].append((label, engine_read(folder, kind, chosen, folder), batch_bytes))
         memory = psutil.virtual_memory().total / 2**30
         print(
             f"{cores} cores, {memory:.0f} GB; load average {load:.1f} at start, "
