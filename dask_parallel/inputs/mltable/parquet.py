@@ -70,7 +70,8 @@ def read_row_groups(
     fs, fpath = filesystem(path)
     if getattr(fs, "local_file", False):
         # pyarrow's own file reader: no Python file object in the way of its reads.
-        return _read(pq.ParquetFile(fpath), row_groups, columns)
+        with pq.ParquetFile(fpath) as parquet:
+            return _read(parquet, row_groups, columns)
     with fs.open(fpath, "rb") as handle:
         return _read(pq.ParquetFile(handle), row_groups, columns)
 
