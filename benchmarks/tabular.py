@@ -1,26 +1,30 @@
-"""Tabular input throughput: MLTable mini-batches through an identity run() vs pyarrow directly.
+"""Tabular input throughput: MLTable mini-batches through dask_parallel.run vs pyarrow and dask.dataframe.
 
-Run: ``.venv/bin/python benchmarks/tabular.py`` (a few minutes on 2 cores; ``--size-mb`` to
-change the file size). It writes a CSV of about 1 GB and the same rows as parquet into a
-temporary folder, then, in one run on the same 2 cores:
+Run: ``.venv/bin/python benchmarks/tabular.py`` (a few minutes on 2 cores; ``--size 4GB`` for
+the large file). It writes a CSV of ``--size`` bytes and the same rows as parquet into a
+temporary folder (removed at the end), then, in one run on the same cores, reads each file:
 
-* pyarrow: ``pyarrow.csv.read_csv`` / ``pyarrow.parquet.read_table`` of the whole file with
-  2 threads, then ``to_pandas()`` (a separate process, so its peak memory is its own);
-* dask_parallel: ``dask_parallel.run`` of an identity ``run(df) -> df`` over the MLTable with
-  ``mini_batch_size`` bytes per mini-batch, on a LocalCluster of 2 single-threaded worker
-  processes, summary_only output (nothing is written back).
+* **pyarrow**: ``pyarrow.csv.read_csv`` / ``pyarrow.parquet.read_table`` of the whole file
+  with as many threads as cores, then ``to_pandas()``, in a process of its own (so its peak
+  memory is its own); the time to the Arrow table alone is printed too;
+* **dask.dataframe**: ``dd.read_csv`` / ``dd.read_parquet``, ``len`` of every partition,
+  on the cluster below;
+* **dask_parallel**: ``dask_parallel.run`` of ``run(df) -> df`` over an MLTable
+  (``read_delimited`` / ``read_parquet``) at each ``--mini-batch-sizes`` (the default, 1mb,
+  then "100mb" and "10mb"), summary_only output, on a LocalCluster of as many single-threaded
+  worker processes as cores.
 
-Peak memory is the highest resident memory seen: of the pyarrow process, and of the
-cluster's worker processes summed (sampled every 50 ms). The report is printed as JSON.
+Throughput is rows per second end to end; "ratio" is it divided by pyarrow's (read and
+``to_pandas``). Memory is resident memory sampled every 20 ms: each worker process's peak
+above what it held idle just before the run (the highest over workers), set against the
+mini-batch size; and the driver process's (this one's) peak during the runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
-import resource
 import sys
 import tempfile
 import threading
@@ -34,17 +38,18 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 IDENTITY = "def init():\n    pass\n\ndef run(mini_batch):\n    return mini_batch\n"
+DEFAULT = "default"
 
 
-def make_data(folder: Path, size_mb: int) -> tuple[Path, Path]:
-    """A CSV of about ``size_mb`` MB and the same rows as parquet (row groups of 256k rows)."""
+def make_data(folder: Path, size: int) -> tuple[Path, Path]:
+    """A CSV of about ``size`` bytes and the same rows as parquet (row groups of 256k rows)."""
     rng = np.random.default_rng(0)
     csv_path, parquet_path = folder / "data.csv", folder / "data.parquet"
     rows_per_chunk = 500_000
     writer = None
     with open(csv_path, "wb") as sink:
         first = True
-        while sink.tell() < size_mb * 1024 * 1024:
+        while sink.tell() < size:
             n = rows_per_chunk
             table = pa.table(
                 {
@@ -62,29 +67,24 @@ def make_data(folder: Path, size_mb: int) -> tuple[Path, Path]:
                 writer = pq.ParquetWriter(parquet_path, table.schema)
             writer.write_table(table, row_group_size=256_000)
     writer.close()
-    (folder / "csv").mkdir()
-    (folder / "csv" / "MLTable").write_text(
-        "paths: [{file: ../data.csv}]\ntransformations: [read_delimited]\n"
-    )
-    (folder / "parquet").mkdir()
-    (folder / "parquet" / "MLTable").write_text(
-        "paths: [{file: ../data.parquet}]\ntransformations: [read_parquet]\n"
-    )
+    for kind, step in (("csv", "read_delimited"), ("parquet", "read_parquet")):
+        (folder / kind).mkdir()
+        (folder / kind / "MLTable").write_text(
+            f"paths: [{{file: ../data.{kind}}}]\ntransformations: [{step}]\n"
+        )
     return csv_path, parquet_path
 
 
 def _pyarrow_child(kind: str, path: str, queue) -> None:
-    pa.set_cpu_count(2)
-    pa.set_io_thread_count(2)
+    import resource
+
     started = time.perf_counter()
-    if kind == "csv":
-        table = pa_csv.read_csv(path)
-    else:
-        table = pq.read_table(path)
+    table = pa_csv.read_csv(path) if kind == "csv" else pq.read_table(path)
+    arrow_seconds = time.perf_counter() - started
     frame = table.to_pandas()
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    queue.put({"seconds": seconds, "rows": len(frame), "peak_bytes": peak})
+    queue.put({"seconds": seconds, "arrow_seconds": arrow_seconds, "rows": len(frame), "peak": peak})
 
 
 def pyarrow_read(kind: str, path: Path) -> dict:
@@ -98,24 +98,22 @@ def pyarrow_read(kind: str, path: Path) -> dict:
 
 
 class PeakSampler:
-    """Highest summed RSS of a set of processes, sampled in a background thread."""
+    """Each process's highest RSS, sampled in a background thread."""
 
     def __init__(self, pids: list[int]) -> None:
-        self.processes = [psutil.Process(p) for p in pids]
-        self.peak = 0
+        self.processes = {p: psutil.Process(p) for p in pids}
+        self.peaks = dict.fromkeys(pids, 0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            total = 0
-            for process in self.processes:
+            for pid, process in self.processes.items():
                 try:
-                    total += process.memory_info().rss
+                    self.peaks[pid] = max(self.peaks[pid], process.memory_info().rss)
                 except psutil.Error:
                     pass
-            self.peak = max(self.peak, total)
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     def __enter__(self):
         self._thread.start()
@@ -126,7 +124,65 @@ class PeakSampler:
         self._thread.join()
 
 
-def engine_read(client, folder: Path, kind: str, mini_batch_size: str, workdir: Path) -> dict:
+def _rss(pid: int) -> int:
+    return psutil.Process(pid).memory_info().rss
+
+
+def fresh_cluster():
+    """A new LocalCluster of single-threaded worker processes, one per core: each measurement
+    starts from idle workers, so no memory a previous read left behind is counted."""
+    import dask.config
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.worker.daemon": False}):
+        return LocalCluster(
+            n_workers=os.cpu_count() or 1, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
+        )
+
+
+def measured(action) -> dict:
+    """``action(client)`` on a fresh cluster: its seconds, the workers' peak RSS (and above
+    idle), the driver's peak RSS."""
+    from distributed import Client
+
+    with fresh_cluster() as cluster, Client(cluster) as client:
+        return _measured(client, action)
+
+
+def _load_readers() -> None:
+    """Import what reading takes, so a worker's idle memory includes the libraries."""
+    import pandas  # noqa: F401
+    import pyarrow.csv
+    import pyarrow.parquet  # noqa: F401
+
+    import dask_parallel.inputs.mltable.table  # noqa: F401
+
+
+def _measured(client, action) -> dict:
+    client.run(_load_readers)
+    workers = list(client.run(os.getpid).values())
+    idle = {pid: _rss(pid) for pid in workers}
+    started = time.perf_counter()
+    with PeakSampler([*workers, os.getpid()]) as sampler:
+        rows = action(client)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "worker_peak": max(sampler.peaks[p] for p in workers),
+        "worker_above_idle": max(sampler.peaks[p] - idle[p] for p in workers),
+        "driver_peak": sampler.peaks[os.getpid()],
+    }
+
+
+def dask_dataframe_read(kind: str, path: Path) -> dict:
+    import dask.dataframe as dd
+
+    frame = dd.read_csv(str(path), blocksize="64MB") if kind == "csv" else dd.read_parquet(str(path))
+    return measured(lambda client: int(frame.map_partitions(len).compute().sum()))
+
+
+def engine_read(folder: Path, kind: str, mini_batch_size: str | None, workdir: Path) -> dict:
     import dask_parallel as dp
 
     code = workdir / "src"
@@ -136,63 +192,103 @@ def engine_read(client, folder: Path, kind: str, mini_batch_size: str, workdir: 
         name=f"tabular_{kind}",
         inputs={"table": dp.Input(type="mltable", path=str(folder / kind), mode="direct")},
         input_data="${{inputs.table}}",
-        mini_batch_size=mini_batch_size,
-        max_concurrency_per_instance=2,
+        **({"mini_batch_size": mini_batch_size} if mini_batch_size else {}),
+        max_concurrency_per_instance=1,
         retry_settings=dp.RetrySettings(max_retries=1, timeout=600),
         task=dp.RunFunction(code=str(code), entry_script="identity.py"),
     )
-    pids = [p for p in client.run(os.getpid).values()]
-    baseline = sum(psutil.Process(p).memory_info().rss for p in pids)
-    started = time.perf_counter()
-    with PeakSampler(pids) as sampler:
-        result = dp.run(job, client=client, run_dir=workdir / f"run_{kind}", show_progress=False)
-    seconds = time.perf_counter() - started
-    assert result.status == "Completed", result.error
-    return {
-        "seconds": seconds,
-        "rows": result.items_succeeded,
-        "mini_batches": result.mini_batches_total,
-        "peak_bytes": sampler.peak,
-        "workers_idle_bytes": baseline,
-    }
+    outcome: dict = {}
+
+    def action(client) -> int:
+        result = dp.run(
+            job, client=client, run_dir=workdir / f"run_{kind}_{mini_batch_size}", show_progress=False
+        )
+        assert result.status == "Completed", result.error
+        outcome["mini_batches"] = result.mini_batches_total
+        return result.items_succeeded
+
+    return {**measured(action), **outcome}
+
+
+def _mb(value: float) -> str:
+    return f"{value / 2**20:,.0f} MB"
+
+
+COLUMNS = "{:<30} {:>8} {:>7} {:>6} {:>8} {:>26} {:>8} {:>8}"
+
+
+def report(kind: str, file_bytes: int, base: dict, rows: list[tuple[str, dict, int | None]]) -> None:
+    """One table: throughput and ratio to pyarrow, worker peak RSS against the mini-batch size."""
+    base_rate = base["rows"] / base["seconds"]
+
+    def rate(seconds: float) -> str:
+        return f"{file_bytes / seconds / 2**20:.0f}"
+
+    print(f"\n{kind.upper()} ({_mb(file_bytes)}, {base['rows']:,} rows)")
+    header = COLUMNS.format(
+        "reader", "seconds", "MB/s", "ratio", "batches", "worker peak (above idle)", "x batch", "driver"
+    )
+    print(header)
+    print("-" * len(header))
+    arrow = base["arrow_seconds"]
+    print(COLUMNS.format("pyarrow, Arrow table only", f"{arrow:.2f}", rate(arrow), "", "", "", "", ""))
+    print(
+        COLUMNS.format(
+            "pyarrow + to_pandas", f"{base['seconds']:.2f}", rate(base["seconds"]), "1.00", "",
+            "process " + _mb(base["peak"]), "", "",
+        )
+    )  # fmt: skip
+    for label, figures, batch_bytes in rows:
+        assert figures["rows"] == base["rows"], (label, figures["rows"], base["rows"])
+        ratio = figures["rows"] / figures["seconds"] / base_rate
+        times = f"{figures['worker_above_idle'] / batch_bytes:.1f}" if batch_bytes else ""
+        peak = f"{_mb(figures['worker_peak'])} ({_mb(figures['worker_above_idle'])})"
+        print(
+            COLUMNS.format(
+                label, f"{figures['seconds']:.2f}", rate(figures["seconds"]), f"{ratio:.2f}",
+                figures.get("mini_batches", ""), peak, times, _mb(figures["driver_peak"]),
+            )
+        )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dask_parallel.spec.sizes import DEFAULT_BYTES_PER_MINI_BATCH, parse_byte_size
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, default=1024)
-    parser.add_argument("--mini-batch-size", default="64mb")
+    parser.add_argument("--size", default="1GB", help="CSV size to generate (1GB; 4GB for the full run)")
+    parser.add_argument(
+        "--mini-batch-sizes",
+        default=f"{DEFAULT},100mb,10mb",
+        help='comma-separated; "default" leaves mini_batch_size out (1mb)',
+    )
     args = parser.parse_args(argv)
+    size = parse_byte_size(args.size, "--size")
+    sizes = [s.strip() for s in args.mini_batch_sizes.split(",") if s.strip()]
 
-    import dask.config
-    from distributed import Client, LocalCluster
-
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="dp-tabular-") as temp:
         folder = Path(temp)
         started = time.perf_counter()
-        csv_path, parquet_path = make_data(folder, args.size_mb)
+        paths = dict(zip(("csv", "parquet"), make_data(folder, size)))
         print(f"data written in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-        report = {
-            "csv_bytes": csv_path.stat().st_size,
-            "parquet_bytes": parquet_path.stat().st_size,
-            "mini_batch_size": args.mini_batch_size,
-            "cores": os.cpu_count(),
-        }
-        for kind, path in (("csv", csv_path), ("parquet", parquet_path)):
-            report[f"pyarrow_{kind}"] = pyarrow_read(kind, path)
-        with dask.config.set({"distributed.worker.daemon": False}):
-            cluster = LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
-            )
-        with cluster, Client(cluster) as client:
-            for kind in ("csv", "parquet"):
-                report[f"engine_{kind}"] = engine_read(client, folder, kind, args.mini_batch_size, folder)
-        for kind in ("csv", "parquet"):
-            base, ours = report[f"pyarrow_{kind}"], report[f"engine_{kind}"]
-            assert base["rows"] == ours["rows"], (base["rows"], ours["rows"])
-            report[f"{kind}_throughput_ratio"] = round(base["seconds"] / ours["seconds"], 3)
-            report[f"{kind}_engine_mb_per_s"] = round(report[f"{kind}_bytes"] / ours["seconds"] / 2**20, 1)
-            report[f"{kind}_pyarrow_mb_per_s"] = round(report[f"{kind}_bytes"] / base["seconds"] / 2**20, 1)
-        print(json.dumps(report, indent=2))
+        baselines = {kind: pyarrow_read(kind, path) for kind, path in paths.items()}
+        results: dict[str, list] = {kind: [] for kind in paths}
+        for kind, path in paths.items():
+            results[kind].append(("dask.dataframe", dask_dataframe_read(kind, path), None))
+            for mini_batch_size in sizes:
+                chosen = None if mini_batch_size == DEFAULT else mini_batch_size
+                batch_bytes = parse_byte_size(chosen, "size") if chosen else DEFAULT_BYTES_PER_MINI_BATCH
+                label = f"dask_parallel {mini_batch_size}" + (" (1mb)" if chosen is None else "")
+                print(f"{kind}: {label}", file=sys.stderr)
+                results[kind].append((label, engine_read(folder, kind, chosen, folder), batch_bytes))
+        memory = psutil.virtual_memory().total / 2**30
+        print(
+            f"{cores} cores, {memory:.0f} GB; load average {load:.1f} at start, "
+            f"{os.getloadavg()[0]:.1f} at end; {cores} single-threaded workers"
+        )
+        for kind, path in paths.items():
+            report(kind, path.stat().st_size, baselines[kind], results[kind])
     return 0
 
 

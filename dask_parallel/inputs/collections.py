@@ -27,8 +27,6 @@ def mini_batches(job: Parallel, *, base_dir: str | os.PathLike | None = None) ->
     >>> bag = dask_parallel.mini_batches(job)          # doctest: +SKIP
     >>> bag.npartitions, bag.map_partitions(len).compute()  # doctest: +SKIP
     """
-    import dask
-    import dask.bag as db
 
     from dask_parallel.inputs.mltable.dask_frame import from_blocks
     from dask_parallel.inputs.planning import plan_input
@@ -48,7 +46,27 @@ def mini_batches(job: Parallel, *, base_dir: str | os.PathLike | None = None) ->
             'as "10" to get the mini-batches as a collection.'
         )
     if plan.kind == "files":
-        return db.from_delayed([dask.delayed(list)(mb.files) for mb in plan.mini_batches])
+        return file_bag([list(mb.files) for mb in plan.mini_batches])
     blocks = [mb.block for mb in plan.mini_batches]
     meta = plan.reader.read(blocks[0]).iloc[:0]
     return from_blocks(plan.reader.read, blocks, meta)
+
+
+def file_bag(groups: list[list[str]]) -> Any:
+    """A bag whose partition *i* is ``groups[i]``, built as one graph layer of literal lists.
+
+    ``from_sequence`` cuts a flat list into equal parts, which is the division whenever every
+    group but the last has the same size (mini-batches by count); groups of other sizes
+    (mini-batches by partition key) get the same single layer, written out directly.
+    """
+    import dask.bag as db
+    from dask.highlevelgraph import HighLevelGraph
+    from dask.tokenize import tokenize
+
+    sizes = [len(group) for group in groups]
+    if groups and all(size == sizes[0] for size in sizes[:-1]) and 0 < sizes[-1] <= sizes[0]:
+        flat = [path for group in groups for path in group]
+        return db.from_sequence(flat, partition_size=sizes[0])
+    name = "mini-batch-files-" + tokenize(groups)
+    layer = {(name, number): list(group) for number, group in enumerate(groups)}
+    return db.Bag(HighLevelGraph.from_collections(name, layer), name, len(groups))

@@ -266,6 +266,7 @@ def test_mini_batches_as_a_dask_bag(tmp_path):
     job = file_job(tmp_path, "def run(mb):\n    return mb\n", files=7, mini_batch_size="3")
     bag = dp.mini_batches(job)
     assert bag.npartitions == 3
+    assert len(bag.dask.layers) == 1
     partitions = bag.map_partitions(lambda files: [[os.path.basename(f) for f in files]]).compute(
         scheduler="sync"
     )

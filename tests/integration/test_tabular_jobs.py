@@ -171,6 +171,9 @@ def test_mini_batches_as_a_dask_dataframe(tmp_path, client):
     frame = dp.mini_batches(job)
     result = dp.run(job, client=client, run_dir=tmp_path / "run")
     assert frame.npartitions == result.mini_batches_total > 2
+    # One from_map over the blocks: a single task name, one task per mini-batch.
+    assert type(frame.expr).__name__ == "FromMap"
+    assert len({key[0] for key in frame.dask}) == 1 and len(frame.dask) == frame.npartitions
     sizes = frame.map_partitions(len).compute().tolist()
     assert sum(sizes) == len(expected) and all(sizes)
     pd.testing.assert_frame_equal(frame.compute().reset_index(drop=True), expected, check_dtype=False)

@@ -29,7 +29,13 @@ from dask_parallel.inputs.mltable.locations import FoundFile
 from dask_parallel.inputs.mltable.schema import FormatPlan
 from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.inputs.mltable.text_types import TextType
-from dask_parallel.inputs.mltable.textfiles import ASCII_COMPATIBLE, head, line_ranges, read_range
+from dask_parallel.inputs.mltable.textfiles import (
+    ASCII_COMPATIBLE,
+    RangeStream,
+    head,
+    line_ranges,
+    read_range,
+)
 
 COLUMN_COUNT = re.compile(r"Expected \d+ columns, got \d+")
 log = logging.getLogger("dask_parallel.mltable")
@@ -223,8 +229,89 @@ def _parse_slow(data: bytes, block: Block, options: dict[str, Any], names: list[
 
 
 def read(block: Block, step: Step, schema: pa.Schema, where: str) -> pa.Table:
+    with RangeStream(block.path, block.start, block.end) as stream:
+        typed = _parse_typed(stream, block, step.options, schema)
+    if typed is not None:
+        return typed
     data = read_range(block.path, block.start, block.end)
-    table = _parse_text(data, block, step.options, where)
+    return _convert(_parse_text(data, block, step.options, where), block, schema, where)
+
+
+# Inferred kinds that pyarrow parses to exactly the value :func:`text_types.convert` gives,
+# whenever it parses the whole block: any value it rejects sends the block to the text path.
+TYPED_CHUNK = 8 << 20
+PARSED_BY_ARROW = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
+
+
+def _parse_typed(
+    stream: io.RawIOBase, block: Block, options: dict[str, Any], schema: pa.Schema
+) -> pa.Table | None:
+    """The block parsed straight to its column types in one pyarrow pass, or None when some
+    value needs the text path (a value that does not fit, ragged rows, ``inf``/``nan``).
+
+    Parsing text and converting it afterwards costs about as much again as the parse; the
+    stream is parsed in chunks, so the block's bytes are never all in memory at once.
+    """
+    if len(options["delimiter"]) != 1:
+        return None
+    names = list(block.column_names or ())
+    kinds = {f.name: TextType.of(f) for f in schema}
+    column_types = {
+        name: PARSED_BY_ARROW.get(kinds[name].kind, pa.string()) if name in kinds else pa.string()
+        for name in names
+    }
+    encoding = options["encoding"]
+    try:
+        table = csv.read_csv(
+            stream,
+            read_options=csv.ReadOptions(
+                column_names=names,
+                skip_rows=1 if block.skip_header else 0,
+                encoding="utf8" if encoding in ("utf-8", "ascii") else encoding,
+                block_size=TYPED_CHUNK,
+            ),
+            parse_options=csv.ParseOptions(
+                delimiter=options["delimiter"], newlines_in_values=options["support_multi_line"]
+            ),
+            convert_options=csv.ConvertOptions(
+                column_types=column_types,
+                null_values=[""],
+                true_values=list(text_types.TRUE),
+                false_values=list(text_types.FALSE),
+                strings_can_be_null=not options["empty_as_string"],
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    arrays = []
+    for field in schema:
+        if field.name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+            continue
+        column = table.column(field.name)
+        kind = kinds[field.name].kind
+        if kind == "float" and _has_special_floats(column):
+            return None  # the text path reads inf and nan as values that do not fit: null
+        if kind not in PARSED_BY_ARROW:
+            column, nulled = text_types.convert(column, kinds[field.name])
+            if nulled:
+                return None  # the text path logs them
+        if not column.type.equals(field.type):
+            column = column.cast(field.type)
+        arrays.append(column)
+    return pa.table(arrays, schema=schema)
+
+
+def _has_special_floats(column: pa.ChunkedArray) -> bool:
+    import pyarrow.compute as pc
+
+    special = pc.or_(pc.is_inf(column), pc.is_nan(column))
+    return bool(pc.any(special).as_py())
+
+
+def _convert(table: pa.Table, block: Block, schema: pa.Schema, where: str) -> pa.Table:
+    """Text columns converted to the schema's types, values that do not fit logged as null."""
     arrays = []
     for field in schema:
         if field.name not in table.column_names:

@@ -68,11 +68,18 @@ def read_row_groups(
     path: str, row_groups: tuple[int, ...] | None, columns: list[str] | None = None
 ) -> pa.Table:
     fs, fpath = filesystem(path)
+    if getattr(fs, "local_file", False):
+        # pyarrow's own file reader: no Python file object in the way of its reads.
+        with pq.ParquetFile(fpath) as parquet:
+            return _read(parquet, row_groups, columns)
     with fs.open(fpath, "rb") as handle:
-        parquet = pq.ParquetFile(handle)
-        if row_groups is None:
-            return parquet.read(columns=columns)
-        return parquet.read_row_groups(list(row_groups), columns=columns)
+        return _read(pq.ParquetFile(handle), row_groups, columns)
+
+
+def _read(parquet: pq.ParquetFile, row_groups: tuple[int, ...] | None, columns: list[str] | None) -> pa.Table:
+    if row_groups is None:
+        return parquet.read(columns=columns)
+    return parquet.read_row_groups(list(row_groups), columns=columns)
 
 
 def read(block: Block, step: Step, schema: pa.Schema, where: str) -> pa.Table:

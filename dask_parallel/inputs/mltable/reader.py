@@ -43,7 +43,8 @@ class TableReader:
             "read_delta_lake": delta,
         }[self.read_step.name]
         table = module.read(block, self.read_step, self.schema, self.where)
-        frame = table if not isinstance(table, pa.Table) else to_pandas(table)
+        frame = table if not isinstance(table, pa.Table) else to_pandas(table, consume=True)
+        del table
         overrides = (self.read_step.options.get("infer_column_types") or {}).get("column_type_overrides")
         if overrides:
             from dask_parallel.inputs.mltable.columns import convert

@@ -84,8 +84,12 @@ def widen(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.table(arrays, schema=schema)
 
 
-def to_pandas(table: pa.Table):
-    """Nullable integer and boolean columns, so every block has the same dtypes."""
+def to_pandas(table: pa.Table, *, consume: bool = False):
+    """Nullable integer and boolean columns, so every block has the same dtypes.
+
+    With ``consume`` the table is used up: each column's memory is released once converted,
+    so a block is not held twice over (the caller must not touch ``table`` afterwards).
+    """
     import numpy as np
     import pandas as pd
 
@@ -102,8 +106,11 @@ def to_pandas(table: pa.Table):
         pa.uint32(): pd.Int64Dtype(),
         pa.bool_(): pd.BooleanDtype(),
     }
+    # The retry below needs the table whole, so a table with timestamps is never consumed.
+    consume = consume and not any(pa.types.is_timestamp(f.type) for f in table.schema)
+    options = {"split_blocks": True, "self_destruct": True} if consume else {}
     try:
-        return table.to_pandas(types_mapper=mapping.get, coerce_temporal_nanoseconds=True)
+        return table.to_pandas(types_mapper=mapping.get, coerce_temporal_nanoseconds=True, **options)
     except pa.ArrowInvalid:
         # Timestamps outside 1677-2262 do not fit nanoseconds: keep the file's unit for them.
         return table.to_pandas(types_mapper=mapping.get)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 
 from dask_parallel.paths import filesystem
@@ -47,6 +48,36 @@ def read_range(path: str, start: int, end: int | None) -> bytes:
     if start == 0 and end is None:
         return fs.cat_file(fpath)
     return fs.cat_file(fpath, start=start, end=end)
+
+
+class RangeStream(io.RawIOBase):
+    """Bytes ``start`` to ``end`` of a file as a stream, so a parser holds a chunk, not the range."""
+
+    def __init__(self, path: str, start: int, end: int | None) -> None:
+        fs, fpath = filesystem(path)
+        self._handle = fs.open(fpath, "rb")
+        self._handle.seek(start)
+        self._left = None if end is None else end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left is not None:
+            size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        if self._left is not None:
+            self._left -= len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
 
 
 def head(path: str, lines: int, encoding: str, limit: int = HEAD_BYTES) -> bytes:
