@@ -120,7 +120,11 @@ def test_v1_step_and_its_v2_job_agree(tmp_path, client, row, config_changes, ste
     assert v1.status == v2.status
     assert (v1.mini_batches_total, v1.mini_batches_failed) == (v2.mini_batches_total, v2.mini_batches_failed)
     assert (v1.items_succeeded, v1.items_failed) == (v2.items_succeeded, v2.items_failed)
-    assert v1.outputs.keys() == v2.outputs.keys() == {"scores"}
+    # A job that did not complete reports no outputs (its files are not a complete result).
+    expected = {"scores"} if v1.status == "Completed" else set()
+    assert v1.outputs.keys() == v2.outputs.keys() == expected
+    if not expected:
+        return
     v1_files = sorted(os.listdir(v1.outputs["scores"]))
     assert v1_files == sorted(os.listdir(v2.outputs["scores"]))
     for name in v1_files:
