@@ -15,7 +15,7 @@ import dask_parallel as dp
 REPO = Path(__file__).resolve().parent.parent
 
 
-def local_client():
+def start_local_client():
     """A LocalCluster with two single-threaded worker processes, and a client to it."""
     from distributed import Client, LocalCluster
 
@@ -30,24 +30,51 @@ def local_client():
             dashboard_address=":0",
             death_timeout=LOCAL_DEATH_TIMEOUT,
         )
-    with Client(cluster) as connected:
-        yield connected
+    return Client(cluster)
+
+
+def close_local_client(client) -> None:
+    cluster = client.cluster
+    client.close()
     cluster.close()
 
 
 @pytest.fixture(scope="session")
 def client():
-    yield from local_client()
+    connected = start_local_client()
+    yield connected
+    close_local_client(connected)
+
+
+class ReplaceableCluster:
+    """A cluster for one test module whose tests kill, time out or replace worker processes.
+
+    Replacing processes on a loaded machine can take long, and a nanny whose replacement
+    process did not start in time gives up for good; kept apart, that never reaches the
+    tests that share the session's cluster, and a cluster left short is started again.
+    """
+
+    def __init__(self) -> None:
+        self._client = start_local_client()
+
+    def at_full_strength(self, wait: float = 120):
+        try:
+            self._client.wait_for_workers(2, timeout=wait)
+        except TimeoutError:
+            close_local_client(self._client)
+            self._client = start_local_client()
+            self._client.wait_for_workers(2, timeout=240)
+        return self._client
+
+    def close(self) -> None:
+        close_local_client(self._client)
 
 
 @pytest.fixture(scope="module")
-def own_client():
-    """A cluster for one test module whose tests kill, time out or replace worker processes.
-
-    Replacing processes on a loaded machine can take long or leave a worker missing for a
-    while; kept apart, that never reaches the tests that share the session's cluster.
-    """
-    yield from local_client()
+def own_cluster():
+    cluster = ReplaceableCluster()
+    yield cluster
+    cluster.close()
 
 
 @pytest.fixture(autouse=True)

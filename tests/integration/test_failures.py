@@ -50,11 +50,10 @@ def run(mini_batch):
 
 
 @pytest.fixture
-def client(own_client):
+def client(own_cluster):
     """These tests kill, time out and replace worker processes: a cluster of their own,
-    back at full strength before each test (replacements take a while on a busy machine)."""
-    own_client.wait_for_workers(2, timeout=240)
-    return own_client
+    back at full strength before each test (started again if a worker never came back)."""
+    return own_cluster.at_full_strength()
 
 
 def scripted(tmp_path, client, *, files=8, size="2", env=None, **settings):
