@@ -30,7 +30,7 @@ from dask_parallel.execution.results import ResultStream
 from dask_parallel.execution.shipping import Shipment
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Action, Final, JobState, MiniBatchState, Outcome, Report
-from dask_parallel.execution.teardown import unregister_with_deadline
+from dask_parallel.execution.teardown import RESTART_TIMEOUT, unregister_with_deadline
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
 from dask_parallel.rundir.markers import classify_lost_attempt, marker_path, read_timeout_details
@@ -209,8 +209,10 @@ class Driver:
         finally:
             self._cancel_inflight()
             self._stream.stop()  # once what has finished is fetched
+            # A replacement still under way when the job ends would restart a worker of the
+            # next job on the same cluster: each is bounded, and waited for here.
             for thread in self._restart_threads:
-                thread.join(timeout=60)
+                thread.join(timeout=RESTART_TIMEOUT + 30)
             for message in self._restart_errors:
                 self.journal.log(message)
             done = self.state.succeeded + self.state.failed
@@ -384,7 +386,7 @@ class Driver:
 
         def restart() -> None:
             try:
-                self.client.restart_workers([address], raise_for_error=False)
+                self.client.restart_workers([address], timeout=RESTART_TIMEOUT, raise_for_error=False)
             except Exception as exc:  # noqa: BLE001 - a worker that is already gone is fine
                 self._restart_errors.append(f"could not replace {address}: {exc}")
             finally:
