@@ -13,6 +13,7 @@ import pytest
 import dask_parallel as dp
 
 REPO = Path(__file__).resolve().parent.parent
+LOCAL_WORKERS = 2
 
 
 def start_local_client():
@@ -23,7 +24,7 @@ def start_local_client():
 
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
         cluster = LocalCluster(
-            n_workers=2,
+            n_workers=LOCAL_WORKERS,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
@@ -34,6 +35,7 @@ def start_local_client():
 
 
 def close_local_client(client) -> None:
+    """Close the client and the LocalCluster it was started with."""
     cluster = client.cluster
     client.close()
     cluster.close()
@@ -59,11 +61,11 @@ class ReplaceableCluster:
 
     def at_full_strength(self, wait: float = 120):
         try:
-            self._client.wait_for_workers(2, timeout=wait)
+            self._client.wait_for_workers(LOCAL_WORKERS, timeout=wait)
         except TimeoutError:
             close_local_client(self._client)
             self._client = start_local_client()
-            self._client.wait_for_workers(2, timeout=240)
+            self._client.wait_for_workers(LOCAL_WORKERS, timeout=240)
         return self._client
 
     def close(self) -> None:
