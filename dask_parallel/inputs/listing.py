@@ -9,7 +9,9 @@ mini-batch ids of earlier runs stay the same.
 from __future__ import annotations
 
 import os
+import stat as stat_module
 from collections.abc import Iterator
+from operator import itemgetter
 
 from fsspec.implementations.local import LocalFileSystem
 
@@ -20,6 +22,7 @@ from dask_parallel.rundir.fingerprint import version_of
 # Listed files, a folder's worth at a time: their paths (or URLs), sizes and versions (mtime or ETag).
 Listed = tuple[list[str], list["int | None"], list["str | None"]]
 REMOTE_CHUNK = 65536
+_FILE_TYPE, _SYMLINK = 0o170000, stat_module.S_IFLNK
 
 
 def list_folder(uri: str, where: str) -> Iterator[Listed]:
@@ -59,42 +62,71 @@ def _walk_local(root: str) -> Iterator[Listed]:
     are files (never followed into folders; their size is the target's, their mtime their
     own), and folders that cannot be read are left out.
     """
-    stack = [iter(_sorted_entries(root))]
+    stack = [iter(_segments(root))]
     while stack:
-        paths: list[str] = []
-        sizes: list[int | None] = []
-        versions: list[str | None] = []
-        below = None
-        for entry, is_dir in stack[-1]:
-            if is_dir:
-                below = entry.path
+        for segment in stack[-1]:
+            if isinstance(segment, str):  # a subfolder: list it before the rest of this one
+                stack.append(iter(_segments(segment)))
                 break
-            try:
-                stat = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:  # removed while listing
-                continue
-            size = stat.st_size
-            if entry.is_symlink():
-                size = _target_size(entry)
-            paths.append(entry.path)
-            sizes.append(size)
-            versions.append(str(stat.st_mtime) if stat.st_mtime else None)  # as version_of
-        if paths:
-            yield paths, sizes, versions
-        if below is None:
-            stack.pop()
+            listed = _described(segment)
+            if listed[0]:
+                yield listed
         else:
-            stack.append(iter(_sorted_entries(below)))
+            stack.pop()
 
 
-def _sorted_entries(folder: str) -> list[tuple[os.DirEntry, bool]]:
+def _segments(folder: str) -> list[list[os.DirEntry] | str]:
+    """A folder's entries in sorted order: runs of files, and the path of each subfolder between them."""
     try:
         with os.scandir(folder) as scan:
-            entries = [(entry, entry.is_dir(follow_symlinks=False)) for entry in scan]
+            keyed = [
+                (entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name, entry)
+                for entry in scan
+            ]
     except OSError:
         return []
-    entries.sort(key=lambda pair: pair[0].name + "/" if pair[1] else pair[0].name)
-    return entries
+    keyed.sort(key=itemgetter(0))
+    segments: list[list[os.DirEntry] | str] = []
+    files: list[os.DirEntry] = []
+    for key, entry in keyed:
+        if key.endswith("/"):  # no file name ends with "/"
+            if files:
+                segments.append(files)
+                files = []
+            segments.append(entry.path)
+        else:
+            files.append(entry)
+    if files:
+        segments.append(files)
+    return segments
+
+
+def _described(entries: list[os.DirEntry]) -> Listed:
+    """Paths, sizes and versions of a run of files, in one pass per column (the walk's hot loop)."""
+    try:
+        stats = [entry.stat(follow_symlinks=False) for entry in entries]
+    except FileNotFoundError:  # one was removed while listing: keep the others
+        entries, stats = _still_there(entries)
+    sizes: list[int | None] = [stat.st_size for stat in stats]
+    for i, stat in enumerate(stats):
+        if stat.st_mode & _FILE_TYPE == _SYMLINK:
+            sizes[i] = _target_size(entries[i])
+    mtimes = [stat.st_mtime for stat in stats]
+    versions: list[str | None] = list(map(str, mtimes))  # as version_of
+    if 0 in mtimes:
+        versions = [version if mtime else None for version, mtime in zip(versions, mtimes)]
+    return [entry.path for entry in entries], sizes, versions
+
+
+def _still_there(entries: list[os.DirEntry]) -> tuple[list[os.DirEntry], list[os.stat_result]]:
+    kept, stats = [], []
+    for entry in entries:
+        try:
+            stats.append(entry.stat(follow_symlinks=False))
+        except FileNotFoundError:
+            continue
+        kept.append(entry)
+    return kept, stats
 
 
 def _target_size(link: os.DirEntry) -> int:

@@ -56,6 +56,18 @@ def test_order_sizes_and_versions_are_those_of_fsspec(tree):
     assert flat(str(tree)) == expected
 
 
+def test_a_file_removed_while_listing_is_left_out_and_the_others_kept(tmp_path):
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "1.txt").write_text("1")
+    for name in ("b.txt", "c.txt", "d.txt"):
+        (root / name).write_text(name)
+    chunks = list_folder(str(root), "inputs.data")
+    assert next(chunks)[0] == [str(root / "a" / "1.txt")]  # the root was read, its files not yet stat'ed
+    (root / "c.txt").unlink()
+    assert [path for paths, _, _ in chunks for path in paths] == [str(root / "b.txt"), str(root / "d.txt")]
+
+
 def test_nested_folders_keep_whole_path_order(tmp_path):
     root = tmp_path / "data"
     (root / "a").mkdir(parents=True)
