@@ -4,6 +4,9 @@ Run: ``.venv/bin/python benchmarks/overhead.py`` (several minutes on 2 cores: 50
 100,000 mini-batches), or ``--quick`` for small sizes in about a minute. Every figure is
 measured in one run on one cluster, so the ratios compare like with like.
 
+The "fixed" figures are a job of two mini-batches against two raw tasks: the part of a run
+that does not grow with its size, which "engine - raw" at each size can be compared with.
+
 Client CPU is the CPU time of this process (``time.process_time``: every thread of it,
 including the in-process scheduler of a LocalCluster, which raw Dask pays as well).
 ``--scheduler process`` puts the scheduler in a process of its own (``dask scheduler``)
@@ -183,6 +186,12 @@ def main() -> int:
         engine(make_job(root / "warm", TRIVIAL, 20))
         raw_map(20, noop)
 
+        # The fixed part of a run (job.json, the cluster checks, init() on each worker, the
+        # output and the report), next to raw Dask's for the same two tasks.
+        two = make_job(root / "two", TRIVIAL, 2)
+        figures["fixed: engine wall s, 2 mini-batches"], _ = measure(lambda: engine(two), repeat)
+        figures["fixed: raw Client.map wall s, 2 tasks"], _ = measure(lambda: raw_map(2, noop), repeat)
+
         engine_cost: dict[int, tuple[float, float, float]] = {}
         for n in sorted(set(compare) | set(flat)):
             job = make_job(root / f"trivial{n}", TRIVIAL, n)
@@ -197,6 +206,7 @@ def main() -> int:
                 figures[f"{n}: engine wall s"] = wall
                 figures[f"{n}: raw Client.map wall s"] = raw_wall
                 figures[f"{n}: wall engine / raw (target <= 1.1)"] = wall / raw_wall
+                figures[f"{n}: wall engine - raw s"] = wall - raw_wall
                 figures[f"{n}: engine client CPU ms per mini-batch"] = 1000 * cpu / n
                 figures[f"{n}: raw client CPU ms per task"] = 1000 * raw_cpu / n
                 figures[f"{n}: client CPU engine / raw (target <= 1.2)"] = cpu / raw_cpu
@@ -219,6 +229,7 @@ def main() -> int:
         figures["cpu-bound: engine speed-up"] = single / engine_wall
         figures["cpu-bound: raw Client.map speed-up"] = single / raw_wall
         figures["cpu-bound: engine / raw speed-up (target >= 0.97)"] = raw_wall / engine_wall
+        figures["cpu-bound: wall engine - raw s"] = engine_wall - raw_wall
 
     width = max(len(k) for k in figures)
     for key, value in figures.items():
