@@ -203,23 +203,59 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def compare_listings(before: pa.Table, after: pa.Table) -> tuple[list[str], list[str], list[str]]:
-    """The paths added, removed and modified (size or version changed) between two listings, each sorted."""
+    """The paths added, removed and modified (size or version changed) between two listings, each sorted.
+
+    Rows that line up at the start and at the end of both listings (the same path at the
+    same place) are compared row by row; only the stretch between them, where files were
+    added or removed, needs a lookup of every path in the other listing.
+    """
     if before["path"].equals(after["path"]):  # the same files in the same order: compare row by row
         return [], [], _sorted(_modified(before, after))
+    head = _lined_up(before["path"], after["path"])
+    rest_before, rest_after = before.slice(head), after.slice(head)
+    tail = _lined_up_at_the_end(rest_before["path"], rest_after["path"])
+    middle_before = rest_before.slice(0, rest_before.num_rows - tail)
+    middle_after = rest_after.slice(0, rest_after.num_rows - tail)
+    added, removed, modified = _compare_unaligned(middle_before, middle_after)
+    modified_ends = [
+        _modified(before.slice(0, head), after.slice(0, head)),
+        _modified(rest_before.slice(middle_before.num_rows), rest_after.slice(middle_after.num_rows)),
+    ]
+    chunks = [chunk for paths in (modified, *modified_ends) for chunk in paths.chunks]
+    return _sorted(added), _sorted(removed), _sorted(pa.chunked_array(chunks, type=pa.string()))
+
+
+def _lined_up(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
+    """How many values at the start of ``a`` and ``b`` are equal, place by place."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    first_difference = pc.index(pc.equal(a.slice(0, n), b.slice(0, n)), False).as_py()
+    return n if first_difference < 0 else first_difference
+
+
+def _lined_up_at_the_end(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
+    """How many values at the end of ``a`` and ``b`` are equal, place by place."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    differences = pc.indices_nonzero(pc.not_equal(a.slice(len(a) - n), b.slice(len(b) - n)))
+    return n if len(differences) == 0 else n - 1 - differences[-1].as_py()
+
+
+def _compare_unaligned(before: pa.Table, after: pa.Table) -> tuple[Any, Any, Any]:
     in_before = pc.is_in(after["path"], value_set=before["path"])
     in_after = pc.is_in(before["path"], value_set=after["path"])
     added = after.filter(pc.invert(in_before))["path"]
     removed = before.filter(pc.invert(in_after))["path"]
     kept_after, kept_before = after.filter(in_before), before.filter(in_after)
     if kept_after["path"].equals(kept_before["path"]):  # sorted listings (folders) keep their order
-        modified = _modified(kept_before, kept_after)
-    else:
-        both = after.join(before, "path", join_type="inner", right_suffix="_before")
-        changed = pc.or_(
-            _differs(both["size"], both["size_before"]), _differs(both["version"], both["version_before"])
-        )
-        modified = both.filter(changed)["path"]
-    return _sorted(added), _sorted(removed), _sorted(modified)
+        return added, removed, _modified(kept_before, kept_after)
+    both = after.join(before, "path", join_type="inner", right_suffix="_before")
+    changed = pc.or_(
+        _differs(both["size"], both["size_before"]), _differs(both["version"], both["version_before"])
+    )
+    return added, removed, both.filter(changed)["path"]
 
 
 def _modified(before: pa.Table, after: pa.Table) -> Any:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dask_parallel as dp
 from dask_parallel.batching import file_mini_batches
@@ -142,3 +145,41 @@ def test_a_file_name_that_is_not_utf8_is_named_in_the_error(tmp_path):
     writer.add(["/d/ok", "/d/caf\udce9"], [1, 2], ["v", "v"])  # b"caf\xe9" read with surrogateescape
     with pytest.raises(InputError, match=r"'/d/caf\\udce9' has a name that is not valid UTF-8"):
         writer.close()
+
+
+def _naive_changes(before: dict, after: dict) -> tuple[list[str], list[str], list[str]]:
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    modified = sorted(p for p in set(before) & set(after) if before[p] != after[p])
+    return added, removed, modified
+
+
+def _chunked(table: pa.Table, cut: int) -> pa.Table:
+    """The same rows in record batches of ``cut`` (listings read back from disk are chunked)."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=cut), schema=table.schema)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    names=st.lists(st.text(alphabet="abcdef/", min_size=1, max_size=4), max_size=30, unique=True),
+    data=st.data(),
+)
+def test_compare_listings_agrees_with_a_set_comparison(names, data):
+    """Any listings, sorted or not, chunked any way: the lined-up ends and the middle together
+    name exactly the files a set comparison names."""
+    entry = st.tuples(st.integers(0, 2), st.sampled_from(["t1", "t2", None]))
+    before = {
+        name: list(data.draw(entry)) for name in data.draw(st.permutations(names)) if data.draw(st.booleans())
+    }
+    after = dict(before)
+    for name in names:
+        action = data.draw(st.sampled_from(["keep", "keep", "drop", "change", "add"]))
+        if action == "drop":
+            after.pop(name, None)
+        elif action in ("change", "add"):
+            after[name] = list(data.draw(entry))
+    if data.draw(st.booleans()):
+        after = dict(sorted(after.items()))
+    old, new = listing_table(before), listing_table(after)
+    old, new = _chunked(old, data.draw(st.integers(1, 8))), _chunked(new, data.draw(st.integers(1, 8)))
+    assert compare_listings(old, new) == _naive_changes(before, after)
