@@ -85,7 +85,7 @@ def _without_gc(function: Callable[[T], R], argument: T) -> R:
 
     A folder's entries and stat results are many small objects that form no cycles; left on,
     the collector scans them (and everything else alive) again and again as they are made,
-    which cost about a fifth of a million-file listing.
+    which made a million-file listing markedly slower (see benchmarks/README.md, planning).
     """
     if not gc.isenabled():
         return function(argument)
