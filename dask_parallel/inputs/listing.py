@@ -8,12 +8,12 @@ mini-batch ids of earlier runs stay the same.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
-import stat as stat_module
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from operator import attrgetter, itemgetter
-from typing import TypeVar
+from stat import S_ISLNK
 
 from fsspec.implementations.local import LocalFileSystem
 
@@ -24,10 +24,7 @@ from dask_parallel.rundir.fingerprint import version_of
 # Listed files, a folder's worth at a time: their paths (or URLs), sizes and versions (mtime or ETag).
 Listed = tuple[list[str], list["int | None"], list["str | None"]]
 REMOTE_CHUNK = 65536
-_FILE_TYPE, _SYMLINK = 0o170000, stat_module.S_IFLNK
 _name = attrgetter("name")
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def list_folder(uri: str, where: str) -> Iterator[Listed]:
@@ -67,78 +64,84 @@ def _walk_local(root: str) -> Iterator[Listed]:
     are files (never followed into folders; their size is the target's, their mtime their
     own), and folders that cannot be read are left out.
     """
-    stack = [iter(_without_gc(_segments, root))]
+    stack = [iter(_segments(root))]
     while stack:
         for segment in stack[-1]:
             if isinstance(segment, str):  # a subfolder: list it before the rest of this one
-                stack.append(iter(_without_gc(_segments, segment)))
+                stack.append(iter(_segments(segment)))
                 break
-            listed = _without_gc(_described, segment)
+            listed = _described(segment)
             if listed[0]:
                 yield listed
         else:
             stack.pop()
 
 
-def _without_gc(function: Callable[[T], R], argument: T) -> R:
-    """``function(argument)`` with the cyclic garbage collector paused.
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a folder is read or described.
 
     A folder's entries and stat results are many small objects that form no cycles; left on,
     the collector scans them (and everything else alive) again and again as they are made,
     which made a million-file listing markedly slower (see benchmarks/README.md, planning).
     """
     if not gc.isenabled():
-        return function(argument)
+        yield
+        return
     gc.disable()
     try:
-        return function(argument)
+        yield
     finally:
         gc.enable()
 
 
 def _segments(folder: str) -> list[list[os.DirEntry] | str]:
     """A folder's entries in sorted order: runs of files, and the path of each subfolder between them."""
-    try:
-        with os.scandir(folder) as scan:
-            entries = list(scan)
-    except OSError:
-        return []
-    if not any([entry.is_dir(follow_symlinks=False) for entry in entries]):  # a leaf folder
-        entries.sort(key=_name)
-        return [entries] if entries else []
-    keyed = [
-        (entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name, entry) for entry in entries
-    ]
-    keyed.sort(key=itemgetter(0))
-    segments: list[list[os.DirEntry] | str] = []
-    files: list[os.DirEntry] = []
-    for key, entry in keyed:
-        if key.endswith("/"):  # no file name ends with "/"
-            if files:
-                segments.append(files)
-                files = []
-            segments.append(entry.path)
-        else:
-            files.append(entry)
-    if files:
-        segments.append(files)
-    return segments
+    with _collector_paused():
+        try:
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+        except OSError:
+            return []
+        folders = [entry.is_dir(follow_symlinks=False) for entry in entries]
+        if not any(folders):  # a leaf folder
+            entries.sort(key=_name)
+            return [entries] if entries else []
+        keyed = [
+            (entry.name + "/" if is_folder else entry.name, entry)
+            for entry, is_folder in zip(entries, folders)
+        ]
+        keyed.sort(key=itemgetter(0))
+        segments: list[list[os.DirEntry] | str] = []
+        files: list[os.DirEntry] = []
+        for key, entry in keyed:
+            if key.endswith("/"):  # no file name ends with "/"
+                if files:
+                    segments.append(files)
+                    files = []
+                segments.append(entry.path)
+            else:
+                files.append(entry)
+        if files:
+            segments.append(files)
+        return segments
 
 
 def _described(entries: list[os.DirEntry]) -> Listed:
     """Paths, sizes and versions of a run of files, in one pass per column (the walk's hot loop)."""
-    try:
-        stats = [entry.stat(follow_symlinks=False) for entry in entries]
-    except FileNotFoundError:  # one was removed while listing: keep the others
-        entries, stats = _still_there(entries)
-    sizes: list[int | None] = [stat.st_size for stat in stats]
-    for i in [i for i, stat in enumerate(stats) if stat.st_mode & _FILE_TYPE == _SYMLINK]:
-        sizes[i] = _target_size(entries[i])
-    mtimes = [stat.st_mtime for stat in stats]
-    versions: list[str | None] = list(map(str, mtimes))  # as version_of
-    if 0 in mtimes:
-        versions = [version if mtime else None for version, mtime in zip(versions, mtimes)]
-    return [entry.path for entry in entries], sizes, versions
+    with _collector_paused():
+        try:
+            stats = [entry.stat(follow_symlinks=False) for entry in entries]
+        except FileNotFoundError:  # one was removed while listing: keep the others
+            entries, stats = _still_there(entries)
+        sizes: list[int | None] = [stat.st_size for stat in stats]
+        for i in [i for i, stat in enumerate(stats) if S_ISLNK(stat.st_mode)]:
+            sizes[i] = _target_size(entries[i])
+        mtimes = [stat.st_mtime for stat in stats]
+        versions: list[str | None] = list(map(str, mtimes))  # as version_of
+        if 0 in mtimes:
+            versions = [version if mtime else None for version, mtime in zip(versions, mtimes)]
+        return [entry.path for entry in entries], sizes, versions
 
 
 def _still_there(entries: list[os.DirEntry]) -> tuple[list[os.DirEntry], list[os.stat_result]]:

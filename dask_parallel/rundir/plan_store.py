@@ -209,11 +209,9 @@ def compare_listings(before: pa.Table, after: pa.Table) -> tuple[list[str], list
     same place) are compared row by row; only the stretch between them, where files were
     added or removed, needs a lookup of every path in the other listing.
     """
-    if before["path"].equals(after["path"]):  # the same files in the same order: compare row by row
-        return [], [], _sorted(_modified(before, after))
-    head = _lined_up(before["path"], after["path"])
+    head = _common_prefix(before["path"], after["path"])
     rest_before, rest_after = before.slice(head), after.slice(head)
-    tail = _lined_up_at_the_end(rest_before["path"], rest_after["path"])
+    tail = _common_suffix(rest_before["path"], rest_after["path"])
     middle_before = rest_before.slice(0, rest_before.num_rows - tail)
     middle_after = rest_after.slice(0, rest_after.num_rows - tail)
     added, removed, modified = _compare_unaligned(middle_before, middle_after)
@@ -222,10 +220,11 @@ def compare_listings(before: pa.Table, after: pa.Table) -> tuple[list[str], list
         _modified(rest_before.slice(middle_before.num_rows), rest_after.slice(middle_after.num_rows)),
     ]
     chunks = [chunk for paths in (modified, *modified_ends) for chunk in paths.chunks]
-    return _sorted(added), _sorted(removed), _sorted(pa.chunked_array(chunks, type=pa.string()))
+    modified_all = pa.chunked_array(chunks, type=LISTING_SCHEMA.field("path").type)
+    return _sorted(added), _sorted(removed), _sorted(modified_all)
 
 
-def _lined_up(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
+def _common_prefix(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
     """How many values at the start of ``a`` and ``b`` are equal, place by place."""
     n = min(len(a), len(b))
     if n == 0:
@@ -234,7 +233,7 @@ def _lined_up(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
     return n if first_difference < 0 else first_difference
 
 
-def _lined_up_at_the_end(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
+def _common_suffix(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
     """How many values at the end of ``a`` and ``b`` are equal, place by place."""
     n = min(len(a), len(b))
     if n == 0:
@@ -244,6 +243,7 @@ def _lined_up_at_the_end(a: pa.ChunkedArray, b: pa.ChunkedArray) -> int:
 
 
 def _compare_unaligned(before: pa.Table, after: pa.Table) -> tuple[Any, Any, Any]:
+    """Added, removed and modified paths (unsorted) of listings whose rows need not line up."""
     in_before = pc.is_in(after["path"], value_set=before["path"])
     in_after = pc.is_in(before["path"], value_set=after["path"])
     added = after.filter(pc.invert(in_before))["path"]
