@@ -37,6 +37,7 @@ from dask_parallel.execution.versions import check_versions
 from dask_parallel.execution.worker_resources import check_resources
 from dask_parallel.inputs.modes import apply_input_modes
 from dask_parallel.inputs.planning import InputPlan, list_input, plan_input, plan_listed
+from dask_parallel.inputs.streaming import STREAM_AFTER_FILES, StreamedPlan, stream_input
 from dask_parallel.jobs.azure_only import unused_note
 from dask_parallel.jobs.parallel import Parallel
 from dask_parallel.outputs.append_row import assemble, load_to_csv_settings, upload_folder
@@ -46,14 +47,21 @@ from dask_parallel.redact import redact_document, redact_text
 from dask_parallel.rundir import reuse
 from dask_parallel.rundir.claim import RunLock, check_not_busy, check_not_inside, check_run_dir
 from dask_parallel.rundir.environment import environment_record
-from dask_parallel.rundir.fingerprint import resume_identity
+from dask_parallel.rundir.fingerprint import (
+    listing_in_progress,
+    listing_in_progress_identity,
+    resume_identity,
+)
 from dask_parallel.rundir.layout import RunLayout, new_run_dir
 from dask_parallel.rundir.ledger import Journal, read_ledger
 from dask_parallel.rundir.plan_store import (
+    ListingProgress,
+    ListingSummary,
     StoredMiniBatches,
     compare_listings,
     listing_table,
     read_listing,
+    read_listing_progress,
     replace_folder,
 )
 from dask_parallel.rundir.result import JobResult
@@ -67,6 +75,7 @@ from dask_parallel.rundir.resume import (
     running_holder,
 )
 from dask_parallel.spec.job_spec import JobSpec, build_job_spec, spec_from_dict
+from dask_parallel.spec.sizes import DEFAULT_FILES_PER_MINI_BATCH
 from dask_parallel.storage_access import storage_access
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
@@ -155,13 +164,25 @@ def run(
     staged = apply_input_modes(job, base_dir=base, run_dir=target)
     if staged is not job:  # inputs were downloaded: the same job, reading the local copies
         spec = build_job_spec(staged, base_dir=base, run_dir=target)
-    with _slow_listing_warning(spec.driver.first_task_creation_timeout), _major_input_access(spec):
-        plan = plan_input(spec, store=RunLayout(target).plan_dir)
-        _check_beyond_azure(spec, plan)
-        identity = _identity(spec, plan)
-        reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
     if force_rerun is None:
         force_rerun = bool(config.get("force-rerun", False))
+    store = RunLayout(target).plan_dir
+    with _slow_listing_warning(spec.driver.first_task_creation_timeout), _major_input_access(spec):
+        stream = None
+        # A run that could be reused must be planned whole first: its reuse key needs every file.
+        if not spec.is_deterministic or force_rerun or not reuse.completed_before(spec, run_dir=target):
+            stream = stream_input(spec, store)
+        if stream is not None:
+            stream.wait_listed(int(config.get("stream-planning-after", STREAM_AFTER_FILES)))
+        streaming = stream is not None and not stream.done
+        if not streaming:
+            plan = stream.finish() if stream is not None else plan_input(spec, store=store)
+            _check_beyond_azure(spec, plan)
+            identity = _identity(spec, plan)
+            reuse_key = reuse.key(spec, identity, run_dir=target) if spec.is_deterministic else None
+    if streaming:  # a large input: the job starts while the rest is listed
+        assert stream is not None
+        return execute(spec, stream, client=client, run_dir=target, show_progress=show_progress)
     if reuse_key is not None and not force_rerun:
         earlier = reuse.lookup(reuse_key)
         if earlier is not None:
@@ -239,7 +260,7 @@ def _prepare_outputs(spec: JobSpec) -> None:
 
 def execute(
     spec: JobSpec,
-    plan: InputPlan,
+    plan: InputPlan | StreamedPlan,
     *,
     client: Client | str | None,
     run_dir: str,
@@ -278,7 +299,7 @@ def _check_run_dir_placement(spec: JobSpec, run_dir: str) -> None:
 
 def _execute(
     spec: JobSpec,
-    plan: InputPlan,
+    plan: InputPlan | StreamedPlan,
     client: Client | str | None,
     run_dir: str,
     show_progress: bool,
@@ -288,26 +309,50 @@ def _execute(
 ) -> JobResult:
     journal = Journal(run_dir)
     job_id = uuid.uuid4().hex
-    if identity is None:
-        identity = _identity(spec, plan)
-    journal.write_job(
-        {
-            "job_id": job_id,
-            "spec": dataclasses.asdict(spec),
-            "input_kind": plan.kind,
-            "mini_batches": len(plan.mini_batches),
-            "identity": identity,
-            "reuse_key": reuse_key,
-            "started": time.time(),
-            "environment": environment_record(spec.code_dir, spec.entry_script),
-        }
-    )
+    stream = plan if isinstance(plan, StreamedPlan) else None
+    job_started = time.time()
+
+    def write_job(identity: dict[str, Any], mini_batches: int | None) -> None:
+        journal.write_job(
+            {
+                "job_id": job_id,
+                "spec": dataclasses.asdict(spec),
+                "input_kind": plan.kind,
+                "mini_batches": mini_batches,  # None while a streamed input is being listed
+                "identity": identity,
+                "reuse_key": reuse_key,
+                "started": job_started,
+                "environment": environment_record(spec.code_dir, spec.entry_script),
+            }
+        )
+
+    if stream is not None:
+        write_job(listing_in_progress_identity(spec), None)
+    else:
+        if identity is None:
+            identity = _identity(spec, plan)
+        write_job(identity, len(plan.mini_batches))
     announce_run_dir(spec.name, run_dir, enabled=show_progress)
+    uri = redact_text(spec.major_input.uri)
     journal.log(
-        f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input "
-        f"{redact_text(spec.major_input.uri)}"
+        f"job {spec.name}: {len(plan.mini_batches)} mini batches of {plan.kind} input {uri}"
         + (f"; {len(restored)} finished in an earlier run and are reused" if restored else "")
+        if stream is None
+        else f"job {spec.name}: mini batches of files input {uri}, cut as it is listed "
+        f"({stream.files_listed} files listed so far); the job starts meanwhile"
     )
+
+    def listed(whole: InputPlan) -> None:
+        """The streamed input is listed: job.json gets its identity, the run its reuse key."""
+        nonlocal plan, reuse_key
+        plan = whole
+        whole_identity = _identity(spec, whole)
+        if spec.is_deterministic:
+            reuse_key = reuse.key(spec, whole_identity, run_dir=run_dir)
+        write_job(whole_identity, len(whole.mini_batches))
+        count = whole.listing.count if whole.listing is not None else 0
+        journal.log(f"the input is listed: {count} files in {len(whole.mini_batches)} mini batches")
+
     runtime = _runtime_spec(spec, plan, run_dir, job_id)
     policy = Policy(
         max_attempts=spec.max_attempts,
@@ -318,7 +363,7 @@ def _execute(
         progress_update_timeout=spec.progress_update_timeout,
         **_policy_beyond_azure(spec),
     )
-    state = JobState(plan.ids(), policy)
+    state = JobState(plan.ids() if stream is None else (), policy)
     for mb_id, record in restored.items():
         state.restore(
             mb_id,
@@ -329,10 +374,16 @@ def _execute(
         )
     journal.checksums.update(restored_checksums(restored))
     # Read from the plan folder as the driver asks for more, not all at once.
-    pending: Iterable[MiniBatch] = (mb for mb in plan.mini_batches if mb.id not in restored)
-    divider = _divider(spec, plan, run_dir)
-    if divider is not None:
-        state.growing = not divider.done
+    pending: Iterable[MiniBatch] | StreamedPlan
+    divider = None
+    if stream is not None:
+        pending = stream
+        state.growing = True  # until the listing has ended
+    else:
+        pending = (mb for mb in plan.mini_batches if mb.id not in restored)
+        divider = _divider(spec, plan, run_dir)
+        if divider is not None:
+            state.growing = not divider.done
     started = time.time()
     link = None
     driver: Driver | None = None
@@ -354,7 +405,12 @@ def _execute(
             journal.log(f"workers {'share' if shared else 'do not share'} this disk: {why}")
             shipment = None
             if not shared:
-                pending = list(pending)
+                pending = list(pending)  # every input file is needed: a streamed input is listed first
+                if stream is not None:
+                    for mb in pending:
+                        state.grow(mb.id)
+                    listed(stream.finish())
+                    state.stop_growing()
                 runtime, shipment = without_shared_disk(spec, runtime, pending, run_dir)
             step.now = "preparing the workers"
             link = dashboard_link(connected)
@@ -376,6 +432,7 @@ def _execute(
                     shipment=shipment,
                     resources=spec.dask_resources,
                 )
+                driver.on_listed = listed
                 driver.winning_parts.update(
                     {k: tuple(v["part"]) if v.get("part") else None for k, v in restored.items()}
                 )
@@ -396,22 +453,27 @@ def _execute(
             )
         else:
             state.cancel()
-            _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
+            _finish(spec, _cut_plan(_settled(plan), divider), state, journal, driver, started, link)
             raise JobCanceledError(
                 f"{state.reason} The run directory {run_dir} keeps what finished; "
                 f"dask_parallel.resume({run_dir!r}) (or dask-parallel resume) continues it."
             ) from None
     except Exception as exc:
         failed = _finish_after_error(
-            exc, step.now, spec, _cut_plan(plan, divider), state, journal, driver, started, link
+            exc, step.now, spec, _cut_plan(_settled(plan), divider), state, journal, driver, started, link
         )
         if not is_environment_failure(exc):
             raise  # the user's definition (exit code 2) or a bug (exit code 3)
         return failed
-    result = _finish(spec, _cut_plan(plan, divider), state, journal, driver, started, link)
+    result = _finish(spec, _cut_plan(_settled(plan), divider), state, journal, driver, started, link)
     if reuse_key is not None and result.status == "Completed":
         reuse.remember(reuse_key, result)
     return result
+
+
+def _settled(plan: InputPlan | StreamedPlan) -> InputPlan:
+    """The plan of a job that ended: a listing still under way stops, keeping what it cut."""
+    return plan.stop() if isinstance(plan, StreamedPlan) else plan
 
 
 @dataclasses.dataclass
@@ -552,7 +614,9 @@ def _failed_items(
     rows = []
     split = driver.split_failures if driver is not None else {}
     for mb in plan.mini_batches:
-        record = state.mini_batches[mb.id]
+        record = state.mini_batches.get(mb.id)
+        if record is None:  # cut by a listing after the job had stopped
+            continue
         if mb.id in split:
             rows.extend((mb.id, mb.index, item, reason) for item, reason in split[mb.id])
         elif record.final is Final.FAILED:
@@ -718,11 +782,17 @@ def resume(
     shutil.rmtree(staging, ignore_errors=True)
     # job.json keeps identities without secret values: compare like with like.
     before = stored.get("identity", {})
+    # A run stopped while its input was still being listed (planning that streams) left the
+    # digest of the files it had listed: those are checked, the rest cannot be.
+    stopped_listing = listing_in_progress(before) and not force
+    checked = read_listing_progress(layout.plan_dir) if stopped_listing else None
     files = None
     with _major_input_access(spec):
-        listing = list_input(spec, staging)
+        listing = list_input(spec, staging, digest_at=checked.count if checked else None)
     if listing is not None:  # compare the listings before dividing: a changed input is refused sooner
-        if not force:
+        if stopped_listing:
+            _check_listed_prefix(folder, staging, checked, listing)
+        elif not force:
             listed = redact_document(resume_identity(spec, None, listing.count, listing.digest))
             files = _file_changes(before, listed, folder, staging)
             if files is not None and any(files):
@@ -735,7 +805,7 @@ def resume(
     identity = _identity(spec, plan)
     if not force:
         after = redact_document(identity)
-        if listing is None:
+        if listing is None and not stopped_listing:
             files = _file_changes(before, after, folder, staging)
         changes = describe_changes(before, after, files)
         if changes:
@@ -747,7 +817,10 @@ def resume(
         # Mini-batches sized by time: the cuts the earlier runs made, again, then the remainder.
         replay = AdaptiveDivider(plan.files, spec.target_duration).replay(_cut_records(folder))
         plan = dataclasses.replace(plan, mini_batches=tuple(replay))
-    restored = {} if force else finished_mini_batches(folder, set(plan.ids()))
+    wanted = set(plan.ids())
+    if stopped_listing:
+        wanted = _within_checked(plan, spec, checked)
+    restored = {} if force else finished_mini_batches(folder, wanted)
     return execute(
         spec,
         plan,
@@ -786,6 +859,34 @@ def _file_changes(
                 "dask-parallel resume --force)."
             ) from None
     return compare_listings(old, read_listing(new_plan))
+
+
+def _check_listed_prefix(
+    run_dir: str, new_plan: str, checked: ListingProgress | None, listing: ListingSummary
+) -> None:
+    """Refuse the resume when the files the stopped listing had covered changed since."""
+    if checked is None or listing.prefix_digest == checked.digest:
+        return
+    _refuse_resume(
+        run_dir,
+        new_plan,
+        [
+            f"the first {checked.count} input file(s) that the earlier run listed changed (files were "
+            "added, removed or modified among them; that run was stopped while its input was still "
+            "being listed, so which ones cannot be told)"
+        ],
+    )
+
+
+def _within_checked(plan: InputPlan, spec: JobSpec, checked: ListingProgress | None) -> set[str]:
+    """The mini-batches whose files all lie among those the stopped listing had covered (and checked)."""
+    if checked is None:
+        return set()
+    ids = plan.ids()
+    if checked.complete:
+        return set(ids)
+    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
+    return set(ids[: checked.count // size])
 
 
 def _refuse_resume(run_dir: str, new_plan: str, changes: list[str]) -> None:

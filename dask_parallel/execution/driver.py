@@ -31,6 +31,8 @@ from dask_parallel.execution.shipping import Shipment
 from dask_parallel.execution.sizing import AdaptiveDivider
 from dask_parallel.execution.state import Action, Final, JobState, MiniBatchState, Outcome, Report
 from dask_parallel.execution.teardown import RESTART_TIMEOUT, unregister_with_deadline
+from dask_parallel.inputs.planning import InputPlan
+from dask_parallel.inputs.streaming import StreamedPlan
 from dask_parallel.outputs.append_row import Part
 from dask_parallel.rundir.ledger import Journal
 from dask_parallel.rundir.markers import classify_lost_attempt, marker_path, read_timeout_details
@@ -41,6 +43,7 @@ from dask_parallel.worker.runtime_spec import RuntimeSpec
 OVERVIEW_INTERVAL = 5.0
 MAX_ERRORS_KEPT = 20
 REGISTER_ATTEMPTS = 4
+STREAM_POLL = 0.02  # seconds between looks at a listing still cutting mini-batches
 SPECULATION_INTERVAL = 1.0  # seconds between looks for stragglers once nothing is left to submit
 
 
@@ -93,6 +96,8 @@ class Driver:
         self.speculative_attempts = 0
         self._later: list[tuple[MiniBatch, int]] = []  # more follow-ups of one result (halves)
         self.divider: AdaptiveDivider | None = None  # set for mini-batches sized by time
+        # Planning that streams: called in this thread with the whole plan once it is listed.
+        self.on_listed: Callable[[InputPlan], None] | None = None
         self._last_speculation = 0.0
         # Workers without the client's disk: what is sent to them and written from them.
         self.shipment = shipment
@@ -133,9 +138,12 @@ class Driver:
         return tokens
 
     # -- main loop --------------------------------------------------------------------
-    def run(self, pending: Iterable[MiniBatch]) -> None:
-        """Run ``pending``, read a few windows ahead of what is in flight (it may be a plan kept on disk)."""
-        unread = iter(pending)
+    def run(self, pending: Iterable[MiniBatch] | StreamedPlan) -> None:
+        """Run ``pending``, read a few windows ahead of what is in flight.
+
+        It may be a plan kept on disk, or a :class:`StreamedPlan` still listing the input.
+        """
+        unread = pending if isinstance(pending, StreamedPlan) else iter(pending)
         todo: collections.deque[tuple[MiniBatch, int]] = collections.deque()
         plan_left = self._read_plan(todo, unread)
         if not todo and not plan_left and self._division_done():
@@ -166,7 +174,7 @@ class Driver:
                     if not todo and not plan_left and not self.state.all_scheduled and self._division_done():
                         self.state.mark_all_scheduled()
                         self.journal.log("every mini batch has been scheduled")
-                if not self._inflight and not self._delayed:
+                if not self._inflight and not self._delayed and not plan_left:
                     break
                 if (
                     self.state.policy.speculation
@@ -177,6 +185,8 @@ class Driver:
                 ):
                     self._speculate()
                 wait = 1.0
+                if plan_left and len(todo) < self.window:  # the listing is still cutting more
+                    wait = STREAM_POLL
                 if self._delayed:
                     wait = min(wait, max(0.01, self._delayed[0][0] - time.monotonic()))
                 try:
@@ -227,14 +237,33 @@ class Driver:
                             ArchivePlugin(archive, self.runtime.job_id[:12]).name
                         )
 
-    def _read_plan(self, todo: collections.deque[tuple[MiniBatch, int]], unread: Iterator[MiniBatch]) -> bool:
+    def _read_plan(
+        self, todo: collections.deque[tuple[MiniBatch, int]], unread: Iterator[MiniBatch] | StreamedPlan
+    ) -> bool:
         """Append the next few windows of the plan to ``todo``; False once the plan is read."""
         wanted = 4 * max(1, self.window)
+        if isinstance(unread, StreamedPlan):
+            return self._read_stream(todo, unread, wanted)
         read = 0
         for mb in itertools.islice(unread, wanted):
             todo.append((mb, 1))
             read += 1
         return read == wanted
+
+    def _read_stream(
+        self, todo: collections.deque[tuple[MiniBatch, int]], stream: StreamedPlan, wanted: int
+    ) -> bool:
+        """What the listing has cut so far, joined to the job; False once it ended and all is read."""
+        for mb in stream.take(wanted):
+            self.state.grow(mb.id)
+            todo.append((mb, 1))
+        if not stream.exhausted:
+            return True
+        plan = stream.finish()  # the listing's error, if it failed, is the job's
+        self.state.stop_growing()
+        if self.on_listed is not None:
+            self.on_listed(plan)
+        return False
 
     def _register(self, plugin: EntryScriptPlugin) -> None:
         """Install the entry-script host on every worker.

@@ -60,41 +60,41 @@ def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
     then reads back when iterated; without it everything stays in memory. Files are
     divided as they are listed.
     """
-    where, uri = _major_input(spec)
-    listed = _listed_files(spec, uri, where)
+    where, uri = major_input(spec)
+    listed = listed_files(spec, uri, where)
     if listed is None:
         return _plan_mltable(spec, uri, where, store)
     listing = ListingWriter(store)
     if getattr(spec, "target_duration", None) is not None:
         files = tuple(_recorded(listed, listing))
         summary = listing.close()
-        _check_not_empty(spec, summary)
+        check_not_empty(spec, summary)
         return InputPlan("files", (), None, summary, files=tuple(files))
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
     batches = _divided(_recorded(listed, listing), size, store)
     summary = listing.close()
-    _check_not_empty(spec, summary)
+    check_not_empty(spec, summary)
     return InputPlan("files", batches, None, summary)
 
 
-def list_input(spec: JobSpec, store: str) -> ListingSummary | None:
+def list_input(spec: JobSpec, store: str, *, digest_at: int | None = None) -> ListingSummary | None:
     """Only list a folder or file input divided by size, into ``store``; :func:`plan_listed` divides it.
 
     A resume compares the listing with the earlier run's before it spends time dividing.
     None for the inputs that :func:`plan_input` must plan in one go (MLTables, mini-batches
-    sized by time).
+    sized by time). With ``digest_at`` the summary's ``prefix_digest`` covers that many files.
     """
-    where, uri = _major_input(spec)
+    where, uri = major_input(spec)
     if getattr(spec, "target_duration", None) is not None:
         return None
-    listed = _listed_files(spec, uri, where)
+    listed = listed_files(spec, uri, where)
     if listed is None:
         return None
-    listing = ListingWriter(store)
+    listing = ListingWriter(store, digest_at=digest_at)
     for paths, sizes, versions in listed:
         listing.add(paths, sizes, versions)
     summary = listing.close()
-    _check_not_empty(spec, summary)
+    check_not_empty(spec, summary)
     return summary
 
 
@@ -104,7 +104,7 @@ def plan_listed(spec: JobSpec, store: str, listing: ListingSummary) -> InputPlan
     return InputPlan("files", _divided(listed_paths(store), size, store), None, listing)
 
 
-def _major_input(spec: JobSpec) -> tuple[str, str]:
+def major_input(spec: JobSpec) -> tuple[str, str]:
     """Where the major input is named in messages, and its location with datastores resolved."""
     source = spec.major_input
     where = f"inputs.{source.name}"
@@ -121,7 +121,7 @@ def _major_input(spec: JobSpec) -> tuple[str, str]:
     return where, uri
 
 
-def _listed_files(spec: JobSpec, uri: str, where: str) -> Iterator[Listed] | None:
+def listed_files(spec: JobSpec, uri: str, where: str) -> Iterator[Listed] | None:
     """The files of a uri_file or uri_folder input, listed as iterated; None for an MLTable."""
     source = spec.major_input
     if source.type == "uri_file":
@@ -137,12 +137,16 @@ def _listed_files(spec: JobSpec, uri: str, where: str) -> Iterator[Listed] | Non
     return None
 
 
-def _check_not_empty(spec: JobSpec, listing: ListingSummary) -> None:
+def check_not_empty(spec: JobSpec, listing: ListingSummary) -> None:
     if listing.count == 0:
-        raise InputError(
-            f"inputs.{spec.major_input.name}: {spec.major_input.uri!r} holds no files, so there is "
-            "nothing to process. Point the input at a folder with data."
-        )
+        raise empty_input_error(spec)
+
+
+def empty_input_error(spec: JobSpec) -> InputError:
+    return InputError(
+        f"inputs.{spec.major_input.name}: {spec.major_input.uri!r} holds no files, so there is "
+        "nothing to process. Point the input at a folder with data."
+    )
 
 
 def _recorded(listed: Iterable[Listed], listing: ListingWriter) -> Iterator[str]:

@@ -122,3 +122,20 @@ def resume_identity(
     if mini_batch_ids is not None:
         identity["division"] = division_identity(mini_batch_ids)
     return json.loads(json.dumps(identity, default=str))  # the form it takes in job.json
+
+
+def listing_in_progress_identity(spec: Any) -> dict[str, Any]:
+    """The identity of a run whose input is still being listed (planning that streams).
+
+    job.json holds it until the listing ends; a resume before then checks the files listed
+    so far against ``plan/listing.progress`` (see :func:`listing_in_progress`).
+    """
+    identity = resume_identity(spec, None, 0, "")
+    identity["files"] = {"in_progress": True, "listing": LISTING_IN_RUN_DIR}
+    return identity
+
+
+def listing_in_progress(identity: dict[str, Any]) -> bool:
+    """Whether ``identity`` (from job.json) was written before its run's input was wholly listed."""
+    files = identity.get("files")
+    return isinstance(files, dict) and files.get("in_progress") is True

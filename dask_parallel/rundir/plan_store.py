@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from dask_parallel.batching import MiniBatch
 from dask_parallel.errors import InputError
 
 LISTING_FILE = "listing.arrow"
+PROGRESS_FILE = "listing.progress"
 MINI_BATCHES_FILE = "mini_batches.arrow"
 ROWS_PER_BATCH = 65536
 LISTING_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("version", pa.string())])
@@ -35,6 +37,9 @@ class ListingSummary:
 
     count: int
     digest: str
+    # The digest of the first files only, when the writer was asked for it (``digest_at``);
+    # None when the listing was shorter.
+    prefix_digest: str | None = None
 
 
 class ListingWriter:
@@ -42,23 +47,59 @@ class ListingWriter:
 
     The digest covers the paths, the sizes and the versions, each as one stream separated by
     NUL characters, so it does not depend on how the files were chunked.
+
+    With ``checkpoints``, each record batch written is followed by a line in
+    ``listing.progress``: how many files are listed so far and the digest of those. A run
+    stopped while its input was still being listed (planning that streams) is resumed by
+    checking that prefix, as ``listing.arrow`` is only readable once closed. ``digest_at``
+    asks for the digest of the first that many files (:attr:`digest_at_row` after them).
     """
 
-    def __init__(self, folder: str | None) -> None:
+    def __init__(
+        self, folder: str | None, *, checkpoints: bool = False, digest_at: int | None = None
+    ) -> None:
         self._hashers = (hashlib.sha256(), hashlib.sha256(), hashlib.sha256())
         self._count = 0
         self._rows: tuple[list, list, list] = ([], [], [])
         self._writer = None
+        self._progress = None
+        self._digest_at = digest_at
+        self.digest_at_row: str | None = _empty_digest() if digest_at == 0 else None
         if folder is not None:
             os.makedirs(folder, exist_ok=True)
             self._writer = ipc.new_file(os.path.join(folder, LISTING_FILE), LISTING_SCHEMA)
+            if checkpoints:
+                self._progress = open(os.path.join(folder, PROGRESS_FILE), "w", encoding="utf-8")  # noqa: SIM115
+
+    @property
+    def count(self) -> int:
+        """How many files were added so far."""
+        return self._count
 
     def add(self, paths: list[str], sizes: list[int | None], versions: list[str | None]) -> None:
         """Files in listing order: their paths, sizes and versions."""
-        streams: tuple[Iterable[str], ...] = (paths, map(str, sizes), map(str, versions))
-        for hasher, stream in zip(self._hashers, streams):
+        if not paths:
+            return
+        at = self._digest_at
+        if at is not None and self._count < at < self._count + len(paths):
+            cut = at - self._count  # the asked-for digest falls inside this chunk
+            self.add(paths[:cut], sizes[:cut], versions[:cut])
+            self.add(paths[cut:], sizes[cut:], versions[cut:])
+            return
+        joined = "\0".join(paths) + "\0"
+        if self._writer is not None:  # the plan records paths as UTF-8: refuse others now, by name
+            try:
+                encoded = joined.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _not_utf8(paths) from None
+        else:
+            encoded = joined.encode("utf-8", "surrogateescape")
+        self._hashers[0].update(encoded)
+        for hasher, stream in zip(self._hashers[1:], (map(str, sizes), map(str, versions))):
             hasher.update(("\0".join(stream) + "\0").encode("utf-8", "surrogateescape"))
         self._count += len(paths)
+        if at is not None and self._count == at:
+            self.digest_at_row = self._digest()
         if self._writer is not None:
             self._rows[0].extend(paths)
             self._rows[1].extend(sizes)
@@ -66,18 +107,81 @@ class ListingWriter:
             if len(self._rows[0]) >= ROWS_PER_BATCH:
                 self._flush()
 
+    def _digest(self) -> str:
+        combined = hashlib.sha256(b"".join(hasher.copy().digest() for hasher in self._hashers))
+        return combined.hexdigest()
+
     def _flush(self) -> None:
         if self._writer is not None and self._rows[0]:
-            self._writer.write_batch(_record_batch(self._rows, LISTING_SCHEMA, self._rows[0]))
+            self._writer.write_batch(pa.record_batch(list(self._rows), schema=LISTING_SCHEMA))
             self._rows = ([], [], [])
+            self._checkpoint(complete=False)
+
+    def _checkpoint(self, complete: bool) -> None:
+        if self._progress is not None:
+            checkpoint = {"count": self._count, "digest": self._digest(), "complete": complete}
+            self._progress.write(json.dumps(checkpoint) + "\n")
+            self._progress.flush()
 
     def close(self) -> ListingSummary:
-        self._flush()
+        """The end of the listing: ``listing.arrow`` is whole before the progress says so."""
+        return self._end(complete=True)
+
+    def abandon(self) -> ListingSummary:
+        """Stop before the listing ended: what was listed is kept, the progress not marked complete."""
+        return self._end(complete=False)
+
+    def _end(self, complete: bool) -> ListingSummary:
         if self._writer is not None:
+            self._flush()
             self._writer.close()
             self._writer = None
-        combined = hashlib.sha256(b"".join(hasher.digest() for hasher in self._hashers))
-        return ListingSummary(self._count, combined.hexdigest())
+        if self._progress is not None:
+            if complete:
+                self._checkpoint(complete=True)
+            self._progress.close()
+            self._progress = None
+        return ListingSummary(self._count, self._digest(), self.digest_at_row)
+
+
+@dataclasses.dataclass(frozen=True)
+class ListingProgress:
+    """The last checkpoint of ``listing.progress``: the first ``count`` files listed and their digest."""
+
+    count: int
+    digest: str
+    complete: bool
+
+
+def read_listing_progress(folder: str) -> ListingProgress | None:
+    """The last whole checkpoint a listing wrote (a line cut short by a crash is left out)."""
+    last = None
+    try:
+        with open(os.path.join(folder, PROGRESS_FILE), encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                    last = ListingProgress(
+                        int(record["count"]), str(record["digest"]), bool(record["complete"])
+                    )
+                except (ValueError, KeyError, TypeError):
+                    continue
+    except OSError:
+        return None
+    return last
+
+
+def _empty_digest() -> str:
+    empty = hashlib.sha256(b"").digest()
+    return hashlib.sha256(empty * 3).hexdigest()
+
+
+def _not_utf8(paths: list[str]) -> InputError:
+    bad = next(path for path in paths if not _is_utf8(path))
+    return InputError(
+        f"input file {bad!r} has a name that is not valid UTF-8, which the run directory's "
+        "plan/ cannot record. Rename the file (for instance with convmv) and run again."
+    )
 
 
 class MiniBatchWriter:
@@ -101,25 +205,14 @@ class MiniBatchWriter:
 
     def _flush(self) -> None:
         if self._rows[0]:
-            paths = [path for files in self._rows[2] for path in files]
-            self._writer.write_batch(_record_batch(self._rows, MINI_BATCH_SCHEMA, paths))
+            # Paths come from a ListingWriter, which refused any that is not UTF-8.
+            self._writer.write_batch(pa.record_batch(list(self._rows), schema=MINI_BATCH_SCHEMA))
             self._rows = ([], [], [])
 
     def close(self) -> StoredMiniBatches:
         self._flush()
         self._writer.close()
         return StoredMiniBatches(self.folder, tuple(self.ids))
-
-
-def _record_batch(columns: tuple[list, ...], schema: pa.Schema, paths: list[str]) -> pa.RecordBatch:
-    try:
-        return pa.record_batch(list(columns), schema=schema)
-    except UnicodeEncodeError:
-        bad = next(path for path in paths if not _is_utf8(path))
-        raise InputError(
-            f"input file {bad!r} has a name that is not valid UTF-8, which the run directory's "
-            "plan/ cannot record. Rename the file (for instance with convmv) and run again."
-        ) from None
 
 
 def _is_utf8(text: str) -> bool:

@@ -105,7 +105,8 @@ def describe_changes(
     if modified:
         changes.append(f"{len(modified)} input file(s) were modified ({_examples(modified)})")
     old_division = _division(before.get("division"))
-    if not (added or removed) and "division" in after and old_division != after["division"]:
+    comparable = "division" in before and "division" in after  # not in a run stopped while listing
+    if not (added or removed) and comparable and old_division != after["division"]:
         changes.append(
             f"the input divides into different mini-batches ({old_division.get('count', 0)} before, "
             f"{after['division']['count']} now)"

@@ -42,7 +42,17 @@ def cache_dir() -> str:
 
 
 def key(spec: Any, identity: dict[str, Any], *, run_dir: str) -> str:
-    """The reuse key of a parallel job: settings, entry-script code, input files, side inputs."""
+    """The reuse key of a parallel job: settings, entry-script code, input files, side inputs.
+
+    It reads ``<definition>-<files>``: a run whose definition never completed before
+    cannot be reused whatever its input, which :func:`completed_before` tells without
+    listing the input (planning then streams, see dask_parallel.inputs.streaming).
+    """
+    return f"{definition_key(spec, run_dir=run_dir)}-{digest(identity['files'])[:32]}"
+
+
+def definition_key(spec: Any, *, run_dir: str) -> str:
+    """A digest of everything in the reuse key but the input files."""
     settings = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str).replace(run_dir, "<RUN_DIR>")
     side_inputs = {}
     for name, value in spec.side_inputs.items():
@@ -50,14 +60,18 @@ def key(spec: Any, identity: dict[str, Any], *, run_dir: str) -> str:
             side_inputs[name] = tree_fingerprint(value) if exists(value) else value
         except Exception:  # noqa: BLE001 - a literal that merely looks like a path
             side_inputs[name] = value
-    return digest(
-        {
-            "settings": settings,
-            "code": code_fingerprint(spec.code_dir),
-            "files": identity["files"],
-            "side_inputs": side_inputs,
-        }
-    )
+    definition = {"settings": settings, "code": code_fingerprint(spec.code_dir), "side_inputs": side_inputs}
+    return digest(definition)[:32]
+
+
+def completed_before(spec: Any, *, run_dir: str) -> bool:
+    """Whether a run of this definition (any input) is remembered: only then can one be reused."""
+    prefix = definition_key(spec, run_dir=run_dir) + "-"
+    try:
+        with os.scandir(cache_dir()) as entries:
+            return any(entry.name.startswith(prefix) for entry in entries)
+    except OSError:
+        return False
 
 
 def outputs_state(outputs: dict[str, str]) -> dict[str, str | None]:

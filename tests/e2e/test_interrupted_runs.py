@@ -213,3 +213,112 @@ def test_client_killed_while_mini_batches_complete_keeps_every_record(tmp_path, 
     assert all(attempts_per_mb[mb] == 1 for mb in done_before)
     # The report holds every attempt of both runs exactly once, as the ledger does.
     assert attempts_in_report(run_dir) == ledger_attempts
+
+
+# A driver whose listing checkpoints every 10 files and stops after the fifth folder until
+# a file that never comes appears: the kill lands while the input is still being listed.
+SLOW_LISTING_DRIVER = """
+import os, sys, time
+import dask
+import dask_parallel as dp
+from dask_parallel.inputs import streaming
+from dask_parallel.rundir import plan_store
+
+plan_store.ROWS_PER_BATCH = 10
+real = streaming.listed_files
+
+
+def slow(spec, uri, where):
+    listed = real(spec, uri, where)
+
+    def chunks():
+        for number, chunk in enumerate(listed, 1):
+            yield chunk
+            while number >= 5 and not os.path.exists("release"):
+                time.sleep(0.1)
+
+    return chunks()
+
+
+streaming.listed_files = slow
+
+if __name__ == "__main__":
+    settings = {"dask-parallel.stream-planning-after": 1, "dask-parallel.progress": False}
+    with dask.config.set(settings):
+        dp.run(dp.load_job(sys.argv[1]), run_dir=sys.argv[2])
+"""
+
+
+def make_foldered_project(tmp_path: Path, folders: int, per_folder: int) -> tuple[Path, list[str]]:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text(SCRIPT)
+    names = []
+    for f in range(folders):
+        folder = tmp_path / "data" / f"part{f:02d}"
+        folder.mkdir(parents=True)
+        for i in range(per_folder):
+            (folder / f"item_{f:02d}_{i}.txt").write_text(str(i))
+            names.append(f"item_{f:02d}_{i}.txt")
+    (tmp_path / "job.yml").write_text(JOB.format(seen=tmp_path / "seen.txt", delay=0.05))
+    (tmp_path / "driver.py").write_text(SLOW_LISTING_DRIVER)
+    return tmp_path / "job.yml", names
+
+
+def test_client_killed_while_its_input_is_listed_then_resumed(tmp_path, python_env):
+    job, names = make_foldered_project(tmp_path, folders=20, per_folder=10)
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, str(tmp_path / "driver.py"), str(job), str(run_dir)],
+        cwd=tmp_path,
+        env=python_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for_finals(run_dir, 8, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    stored = json.loads((run_dir / "job.json").read_text())
+    assert stored["identity"]["files"].get("in_progress") is True, "the kill did not land while listing"
+    progress = (run_dir / "plan" / "listing.progress").read_text()
+    checkpoints = [json.loads(line) for line in progress.splitlines()]
+    checked = checkpoints[-1]["count"]
+    assert checked == 50 and not checkpoints[-1]["complete"]  # five folders of ten files
+    done_before = {r["index"] for r in finals(run_dir) if r["status"] == "succeeded"}
+    reusable = {index for index in done_before if index < checked // 2}  # mini-batches of two files
+    assert reusable
+
+    def resume() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "dask_parallel", "resume", str(run_dir), "--json"],
+            cwd=tmp_path,
+            env={**python_env, "SEEN": str(tmp_path / "seen.txt"), "DELAY": "0.05"},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+
+    # A file the stopped listing had covered changed: refused, as any changed input is.
+    touched = tmp_path / "data" / "part00" / "item_00_0.txt"
+    kept = touched.stat()
+    touched.write_text("changed")
+    refused = resume()
+    assert refused.returncode == 2, refused.stderr
+    message = " ".join(refused.stderr.split())
+    assert "the first 50 input file(s) that the earlier run listed changed" in message
+    touched.write_text("0")
+    os.utime(touched, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+
+    seen_before = Counter((tmp_path / "seen.txt").read_text().split())
+    resumed = resume()
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "Completed"
+    assert (tmp_path / "out" / "result.txt").read_text().split() == names  # every row exactly once
+    # The mini-batches finished within the checked files were not run again.
+    seen_after = Counter((tmp_path / "seen.txt").read_text().split())
+    reused_files = {names[2 * index + k] for index in reusable for k in (0, 1)}
+    assert all(seen_after[name] == seen_before[name] == 1 for name in reused_files)
+    assert set(seen_after) == set(names)
+    succeeded = Counter(r["mb"] for r in finals(run_dir) if r["status"] == "succeeded")
+    assert len(succeeded) == 100

@@ -1,0 +1,169 @@
+"""Planning that streams: a folder input listed and divided in a background thread while the job runs.
+
+A million-file folder takes seconds to list; the first mini-batches are cut from its first
+folders and start long before the listing ends. The thread writes the plan folder as
+:func:`~dask_parallel.inputs.planning.plan_input` does (the same mini-batches, the same
+ids, ``listing.arrow`` with checkpoints in ``listing.progress``) and hands each mini-batch
+to the driver as it is cut. The job cannot complete before the listing has ended.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Iterator
+
+from dask_parallel.batching import MiniBatch, file_mini_batch
+from dask_parallel.errors import InputError
+from dask_parallel.inputs.listing import Listed
+from dask_parallel.inputs.planning import InputPlan, empty_input_error, listed_files, major_input
+from dask_parallel.rundir.plan_store import ListingWriter, MiniBatchWriter, StoredMiniBatches
+from dask_parallel.spec.job_spec import JobSpec
+from dask_parallel.spec.sizes import DEFAULT_FILES_PER_MINI_BATCH
+
+# A listing that has not ended after this many files streams: the job starts meanwhile.
+# Below it a job is planned whole first, as before (errors of the listing come first).
+STREAM_AFTER_FILES = 10_000
+
+
+def stream_input(spec: JobSpec, store: str) -> StreamedPlan | None:
+    """Start listing and dividing a folder input in the background; None for other inputs.
+
+    MLTables are planned from their own document, mini-batches sized by time are cut as the
+    job runs, and a single file needs no listing: :func:`plan_input` plans those.
+    """
+    if spec.major_input.type != "uri_folder" or getattr(spec, "target_duration", None) is not None:
+        return None
+    where, uri = major_input(spec)
+    listed = listed_files(spec, uri, where)  # the folder is checked here, before the thread starts
+    if listed is None:
+        return None
+    size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
+    return StreamedPlan(listed, size, store, empty_input_error(spec))
+
+
+class StreamedPlan:
+    """Mini-batches of ``size`` files cut in a background thread from ``listed``, kept in ``store``.
+
+    The driver :meth:`take`\\ s what is ready without waiting; :attr:`plan` is the whole
+    :class:`~dask_parallel.inputs.planning.InputPlan` once :attr:`done`. An error of the
+    listing (an empty input, a file name the plan cannot record) is raised by
+    :meth:`wait_listed`, :meth:`take` or :meth:`finish`.
+    """
+
+    kind = "files"
+    reader = None
+
+    def __init__(self, listed: Iterator[Listed], size: int, store: str, empty: InputError) -> None:
+        self._listed = listed
+        self._size = max(1, size)
+        self._store = store
+        self._empty = empty
+        self._ready: collections.deque[MiniBatch] = collections.deque()
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self.files_listed = 0
+        self.mini_batches_cut = 0
+        self.done = False
+        self.error: BaseException | None = None
+        self.plan: InputPlan | None = None  # once done (of what was cut, if stopped early)
+        self._thread = threading.Thread(target=self._list, name="dask-parallel-listing", daemon=True)
+        self._thread.start()
+
+    # -- the listing thread -------------------------------------------------------------
+    def _list(self) -> None:
+        listing = ListingWriter(self._store, checkpoints=True)
+        writer = MiniBatchWriter(self._store)
+        size = self._size
+        carry: list[str] = []
+        complete = False
+        try:
+            for paths, sizes, versions in self._listed:
+                if self._stop.is_set():
+                    break
+                listing.add(paths, sizes, versions)
+                carry.extend(paths)
+                whole = len(carry) - len(carry) % size
+                cut = [self._cut(writer, carry[start : start + size]) for start in range(0, whole, size)]
+                del carry[:whole]
+                self._publish(cut, listing.count)
+            else:
+                if carry:
+                    self._publish([self._cut(writer, carry)], listing.count)
+                complete = True
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that waits for the plan
+            self.error = exc
+        finally:
+            try:
+                summary = listing.close() if complete else listing.abandon()
+                stored = writer.close()
+            except BaseException as exc:  # noqa: BLE001 - the plan folder could not be written
+                self.error = self.error or exc
+                summary, stored = None, StoredMiniBatches(self._store, tuple(writer.ids))
+            if complete and self.error is None and summary is not None and summary.count == 0:
+                self.error = self._empty
+            self.plan = InputPlan("files", stored, None, summary if complete else None)
+            with self._changed:
+                self.done = True
+                self._changed.notify_all()
+
+    def _cut(self, writer: MiniBatchWriter, files: list[str]) -> MiniBatch:
+        mb = file_mini_batch(tuple(files), len(writer.ids))
+        writer.add(mb)
+        return mb
+
+    def _publish(self, cut: list[MiniBatch], files_listed: int) -> None:
+        with self._changed:
+            self._ready.extend(cut)
+            self.files_listed = files_listed
+            self.mini_batches_cut += len(cut)
+            self._changed.notify_all()
+
+    # -- the driver's side --------------------------------------------------------------
+    def wait_listed(self, files: int) -> None:
+        """Wait until ``files`` files are listed or the listing ended; raise its error if it failed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.done or self.files_listed >= files)
+        if self.done and self.error is not None:
+            raise self.error
+
+    def take(self, limit: int) -> list[MiniBatch]:
+        """Up to ``limit`` mini-batches cut since the last call, without waiting."""
+        if self.error is not None and self.done:
+            raise self.error
+        with self._changed:
+            return [self._ready.popleft() for _ in range(min(limit, len(self._ready)))]
+
+    @property
+    def exhausted(self) -> bool:
+        """The listing ended and every mini-batch it cut was taken."""
+        with self._changed:
+            return self.done and not self._ready
+
+    def __iter__(self) -> Iterator[MiniBatch]:
+        """Every mini-batch not yet taken, waiting for the listing (workers without a shared disk)."""
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self.done or bool(self._ready))
+                ready, self._ready = list(self._ready), collections.deque()
+                ended = self.done
+            yield from ready
+            if ended and not ready:
+                if self.error is not None:
+                    raise self.error
+                return
+
+    def finish(self) -> InputPlan:
+        """The whole plan, once the listing has ended."""
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.plan is not None
+        return self.plan
+
+    def stop(self) -> InputPlan:
+        """End the listing early (the job stopped): the plan of what was cut so far."""
+        self._stop.set()
+        self._thread.join()
+        assert self.plan is not None
+        return self.plan
