@@ -257,12 +257,13 @@ class Driver:
         for mb in stream.take(wanted):
             self.state.grow(mb.id)
             todo.append((mb, 1))
+        if stream.done and self.on_listed is not None:  # once: job.json gets the input's identity
+            listed, self.on_listed = self.on_listed, None
+            listed(stream.finish())  # the listing's error, if it failed, is the job's
         if not stream.exhausted:
             return True
-        plan = stream.finish()  # the listing's error, if it failed, is the job's
+        stream.finish()
         self.state.stop_growing()
-        if self.on_listed is not None:
-            self.on_listed(plan)
         return False
 
     def _register(self, plugin: EntryScriptPlugin) -> None:

@@ -142,6 +142,11 @@ class Progress:
         return self.state.total  # grows while mini-batches sized by time are cut
 
     @property
+    def total_text(self) -> str:
+        """The total, with a "+" while more mini-batches are being cut (a listing, sizing by time)."""
+        return f"{self.total}+" if self.state.growing else str(self.total)
+
+    @property
     def done(self) -> int:
         return self.state.done
 
@@ -176,7 +181,7 @@ class Progress:
             self.style = "log"
         if self.style == "log":
             link = f"; Dask dashboard: {self.dashboard}" if self.dashboard else ""
-            self._write(f"{self.name}: {self.total} mini-batches to process{link}")
+            self._write(f"{self.name}: {self.total_text} mini-batches to process{link}")
             self._ticker = threading.Thread(target=self._tick, name="dask-parallel-progress", daemon=True)
             self._ticker.start()
             return self
@@ -236,13 +241,15 @@ class Progress:
         new = self.done - self.initial
         percent = 100 * self.done / self.total if self.total else 100.0
         text = (
-            f"{self.name}: {self.done}/{self.total} mini-batches ({percent:.0f}%), "
+            f"{self.name}: {self.done}/{self.total_text} mini-batches ({percent:.0f}%), "
             f"{self.failed} failed, {self.retried} retried; items {self.items_succeeded} succeeded, "
             f"{self.items_failed} failed; elapsed {_clock(elapsed)}"
         )
         if final:
             return text
-        if new > 0 and elapsed > 0:
+        if self.state.growing:
+            text += ", more mini-batches still being cut"
+        elif new > 0 and elapsed > 0:
             rate = new / elapsed
             text += f", {rate:.2f} mini-batches/s, about {_clock((self.total - self.done) / rate)} left"
         else:

@@ -10,6 +10,7 @@ to the driver as it is cut. The job cannot complete before the listing has ended
 from __future__ import annotations
 
 import collections
+import itertools
 import threading
 from collections.abc import Iterator
 
@@ -24,6 +25,9 @@ from dask_parallel.spec.sizes import DEFAULT_FILES_PER_MINI_BATCH
 # A listing that has not ended after this many files streams: the job starts meanwhile.
 # Below it a job is planned whole first, as before (errors of the listing come first).
 STREAM_AFTER_FILES = 10_000
+# At most this many mini-batches wait in memory for the driver; once more are cut than it
+# has taken, the rest is read back from plan/mini_batches.arrow after the listing ends.
+READY_LIMIT = 10_000
 
 
 def stream_input(spec: JobSpec, store: str) -> StreamedPlan | None:
@@ -45,7 +49,9 @@ def stream_input(spec: JobSpec, store: str) -> StreamedPlan | None:
 class StreamedPlan:
     """Mini-batches of ``size`` files cut in a background thread from ``listed``, kept in ``store``.
 
-    The driver :meth:`take`\\ s what is ready without waiting; :attr:`plan` is the whole
+    The driver :meth:`take`\\ s what is ready without waiting (at most :data:`READY_LIMIT`
+    mini-batches wait in memory; the rest is read back from the plan file once the listing
+    has ended); :attr:`plan` is the whole
     :class:`~dask_parallel.inputs.planning.InputPlan` once :attr:`done`. An error of the
     listing (an empty input, a file name the plan cannot record) is raised by
     :meth:`wait_listed`, :meth:`take` or :meth:`finish`.
@@ -60,6 +66,9 @@ class StreamedPlan:
         self._store = store
         self._empty = empty
         self._ready: collections.deque[MiniBatch] = collections.deque()
+        self._spilled_from: int | None = None  # the first mini-batch left on disk only
+        self._tail: Iterator[MiniBatch] | None = None
+        self._tail_read = 0
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self.files_listed = 0
@@ -114,7 +123,10 @@ class StreamedPlan:
 
     def _publish(self, cut: list[MiniBatch], files_listed: int) -> None:
         with self._changed:
-            self._ready.extend(cut)
+            if cut and self._spilled_from is None and len(self._ready) + len(cut) > READY_LIMIT:
+                self._spilled_from = cut[0].index  # the driver is behind: keep the rest on disk
+            if self._spilled_from is None:
+                self._ready.extend(cut)
             self.files_listed = files_listed
             self.mini_batches_cut += len(cut)
             self._changed.notify_all()
@@ -132,26 +144,39 @@ class StreamedPlan:
         if self.error is not None and self.done:
             raise self.error
         with self._changed:
-            return [self._ready.popleft() for _ in range(min(limit, len(self._ready)))]
+            taken = [self._ready.popleft() for _ in range(min(limit, len(self._ready)))]
+            if len(taken) < limit and self.done and self._spilled_from is not None:
+                taken += self._read_tail(limit - len(taken))
+            return taken
+
+    def _read_tail(self, count: int) -> list[MiniBatch]:
+        """The mini-batches kept on disk only, once the listing has ended and closed the file."""
+        if self._tail is None:
+            assert self.plan is not None and isinstance(self.plan.mini_batches, StoredMiniBatches)
+            windows = self.plan.mini_batches.windows(start=self._spilled_from or 0)
+            self._tail = itertools.chain.from_iterable(windows)
+        read = list(itertools.islice(self._tail, count))
+        self._tail_read += len(read)
+        return read
 
     @property
     def exhausted(self) -> bool:
         """The listing ended and every mini-batch it cut was taken."""
         with self._changed:
-            return self.done and not self._ready
+            if not self.done or self._ready:
+                return False
+            if self._spilled_from is None or self.plan is None:
+                return True
+            return self._spilled_from + self._tail_read >= len(self.plan.mini_batches)
 
     def __iter__(self) -> Iterator[MiniBatch]:
         """Every mini-batch not yet taken, waiting for the listing (workers without a shared disk)."""
-        while True:
+        while not self.exhausted:
             with self._changed:
                 self._changed.wait_for(lambda: self.done or bool(self._ready))
-                ready, self._ready = list(self._ready), collections.deque()
-                ended = self.done
-            yield from ready
-            if ended and not ready:
-                if self.error is not None:
-                    raise self.error
-                return
+            yield from self.take(READY_LIMIT)
+        if self.error is not None:
+            raise self.error
 
     def finish(self) -> InputPlan:
         """The whole plan, once the listing has ended."""

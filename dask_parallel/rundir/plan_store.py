@@ -244,14 +244,20 @@ class StoredMiniBatches(Sequence[MiniBatch]):
         for window in self.windows():
             yield from window
 
-    def windows(self) -> Iterator[list[MiniBatch]]:
+    def windows(self, start: int = 0) -> Iterator[list[MiniBatch]]:
+        """Record batch by record batch, from the mini-batch of index ``start`` on."""
         with pa.OSFile(os.path.join(self.folder, MINI_BATCHES_FILE)) as source:
             reader = ipc.open_file(source)
             for number in range(reader.num_record_batches):
-                columns = reader.get_batch(number).to_pydict()
+                batch = reader.get_batch(number)
+                indexes = batch.column(0)
+                if not len(indexes) or indexes[-1].as_py() < start:
+                    continue  # wholly before ``start``: its files are not converted
+                columns = batch.to_pydict()
                 yield [
                     MiniBatch(index=index, id=mb_id, files=tuple(files))
                     for index, mb_id, files in zip(columns["index"], columns["id"], columns["files"])
+                    if index >= start
                 ]
 
     def __getitem__(self, position: Any) -> Any:

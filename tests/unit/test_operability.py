@@ -56,6 +56,17 @@ def test_progress_off_a_terminal_writes_plain_lines():
     assert text.splitlines()[-1].startswith("nightly: 0/2 mini-batches (0%)")
 
 
+def test_progress_of_a_job_still_cutting_mini_batches_shows_an_open_total():
+    state = JobState(["a", "b"], Policy())
+    state.growing = True  # its input is still being listed
+    stream = io.StringIO()
+    with Progress(state, enabled=True, name="big", style="log", stream=stream, interval=3600) as shown:
+        line = shown.line()
+    assert stream.getvalue().splitlines()[0] == "big: 2+ mini-batches to process"
+    assert line.startswith("big: 0/2+ mini-batches") and "more mini-batches still being cut" in line
+    assert "left" not in line
+
+
 def test_environment_record_names_what_ran(tmp_path):
     (tmp_path / "score.py").write_text("def run(mb):\n    return mb\n")
     record = environment_record(str(tmp_path), "score.py")

@@ -183,3 +183,16 @@ def test_compare_listings_agrees_with_a_set_comparison(names, data):
     old, new = listing_table(before), listing_table(after)
     old, new = _chunked(old, data.draw(st.integers(1, 8))), _chunked(new, data.draw(st.integers(1, 8)))
     assert compare_listings(old, new) == _naive_changes(before, after)
+
+
+@pytest.mark.parametrize("start", [0, 1, 5, 6, 11, 12, 40])
+def test_stored_mini_batches_are_read_from_any_index_on(tmp_path, monkeypatch, start):
+    from dask_parallel.batching import file_mini_batch
+
+    monkeypatch.setattr(plan_store, "ROWS_PER_BATCH", 6)  # record batches of three mini-batches
+    writer = plan_store.MiniBatchWriter(str(tmp_path))
+    for index in range(12):
+        writer.add(file_mini_batch((f"/d/{index}a", f"/d/{index}b"), index))
+    stored = writer.close()
+    every = list(stored)
+    assert [mb for window in stored.windows(start=start) for mb in window] == every[start:]

@@ -10,6 +10,7 @@ import pytest
 
 import dask_parallel as dp
 from dask_parallel.errors import InputError
+from dask_parallel.inputs import streaming
 from dask_parallel.inputs.planning import plan_input
 from dask_parallel.inputs.streaming import StreamedPlan, stream_input
 from dask_parallel.rundir.plan_store import ListingWriter, read_listing, read_listing_progress
@@ -166,3 +167,34 @@ def test_checkpoints_cover_what_was_written_and_a_torn_line_is_ignored(tmp_path,
     with open(tmp_path / "listing.progress", "a") as handle:
         handle.write('{"count": 8, "dig')  # a crash in the middle of a line
     assert read_listing_progress(str(tmp_path)) == progress
+
+
+def test_mini_batches_the_driver_has_not_taken_wait_on_disk_not_in_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "READY_LIMIT", 3)
+    names = [f"f{i:02d}" for i in range(20)]
+    listing = _GatedListing([_chunk(names[i : i + 4]) for i in range(0, 20, 4)])
+    stream = StreamedPlan(iter(listing), 2, str(tmp_path), InputError("empty"))
+    listing.gate.release()
+    stream.wait_listed(4)
+    first = stream.take(1)  # two were cut; one is taken
+    for _ in range(4):
+        listing.gate.release()
+    plan = stream.finish()
+    assert len(stream._ready) <= 3  # the others were only written to the plan file
+    rest = []
+    while not stream.exhausted:
+        rest += stream.take(2)
+    taken = first + rest
+    assert [mb.files for mb in taken] == [tuple(f"/d/{n}" for n in names[i : i + 2]) for i in range(0, 20, 2)]
+    assert [mb.id for mb in taken] == [mb.id for mb in plan.mini_batches]
+    assert stream.take(5) == []
+
+
+def test_iterating_a_streamed_plan_waits_for_every_mini_batch(tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "READY_LIMIT", 2)
+    names = [f"f{i}" for i in range(9)]
+    listing = _GatedListing([_chunk(names[:5]), _chunk(names[5:])])
+    stream = StreamedPlan(iter(listing), 2, str(tmp_path), InputError("empty"))
+    listing.gate.release()
+    listing.gate.release()
+    assert [len(mb.files) for mb in stream] == [2, 2, 2, 2, 1]
