@@ -21,8 +21,9 @@ planning figures are the fastest of ``--repeat`` interleaved runs):
   cancelled ``--run-seconds`` after its input was listed, unless ``--full-run``;
 - ``job_json_kb``: the size of the run's job.json;
 - ``resume_refused_s``: ``dask_parallel.resume`` of that run after a file was added and one
-  modified, until it refuses (``ResumeError``), next to ``scandir_before_resume_s``, the
-  floor listed again just before each resume (the fastest of ``--repeat`` of each).
+  modified, until it refuses (``ResumeError``), in a fresh process as ``dask-parallel
+  resume`` runs, next to ``scandir_before_resume_s``, the floor listed again in that process
+  just before each resume (the fastest of ``--repeat`` of each).
 
 The machine's load changes every figure; compare the columns of one run with each other.
 """
@@ -125,6 +126,32 @@ def drive(address: str, job_args: list[str], run_dir: str, started_file: str) ->
     )
 
 
+def resume_refusals(address: str, job_args: list[str], run_dir: str, repeat: int) -> None:
+    """The resume process (``--resume``): the floor and a refused resume, interleaved; prints JSON."""
+    import dask.config
+
+    import dask_parallel as dp
+    from dask_parallel.errors import ResumeError
+
+    data, code, flag, size = job_args
+    job = make_job(data, code, flag, int(size))
+    scandir_s, refused_s, refused = [], [], "yes"
+    with dask.config.set({"dask-parallel.progress": False}):
+        for _ in range(repeat):
+            start = time.perf_counter()
+            scandir_and_chunk(data, int(size))
+            scandir_s.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            try:
+                dp.resume(run_dir, client=address, job=job)
+                refused = "no"
+            except ResumeError as exc:
+                if not _names_the_changes(str(exc)):
+                    refused = f"other: {exc}"
+            refused_s.append(time.perf_counter() - start)
+    print(json.dumps({"scandir_s": scandir_s, "refused_s": refused_s, "refused": refused}))
+
+
 def wait_listed(job_file: Path, driver: subprocess.Popen) -> float | None:
     """When the run's job.json first holds its mini-batch count: its input is wholly listed."""
     while driver.poll() is None:
@@ -140,9 +167,7 @@ def wait_listed(job_file: Path, driver: subprocess.Popen) -> float | None:
 def measure(count: int, args: argparse.Namespace, address: str) -> dict[str, float]:
     import dask.bag as db
 
-    import dask_parallel as dp
     from dask_parallel.engine import _identity
-    from dask_parallel.errors import ResumeError
     from dask_parallel.execution.cancel_file import request_cancel
     from dask_parallel.inputs.planning import plan_input
     from dask_parallel.spec.job_spec import build_job_spec
@@ -217,23 +242,20 @@ def measure(count: int, args: argparse.Namespace, address: str) -> dict[str, flo
         (data / "part00000" / "added.bin").write_text("new")
         modified = next((data / "part00000").iterdir())
         os.utime(modified, (1, 1))
-        # Interleaved with the floor again: the machine's state (its page cache, the inodes of
-        # a million new files still being written back) has changed since the first listing.
-        scandir_times.clear()
-        refusals: list[float] = []
-        for _ in range(args.repeat):
-            scandir_once()
-            start = time.perf_counter()
-            try:
-                dp.resume(str(run_dir), client=address, job=job)
-                refused = "no"
-            except ResumeError as exc:
-                refused = "yes" if _names_the_changes(str(exc)) else f"other: {exc}"
-            refusals.append(time.perf_counter() - start)
-            if refused != "yes":
-                print(f"warning: resume of a changed input was not refused as expected ({refused})")
-        figures["scandir_before_resume_s"] = min(scandir_times)
-        figures["resume_refused_s"] = min(refusals)
+        # In a fresh process, as `dask-parallel resume` runs, interleaved with the floor listed
+        # again there: the machine's state (its page cache, the inodes of a million new files
+        # still being written back) has changed since the first listing.
+        resumed = subprocess.run(
+            [sys.executable, __file__, "--resume", address, *job_args, str(run_dir), str(args.repeat)],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
+        report = json.loads(resumed.stdout.strip().splitlines()[-1])
+        if report["refused"] != "yes":
+            print(f"warning: resume of a changed input was not refused as expected ({report['refused']})")
+        figures["scandir_before_resume_s"] = min(report["scandir_s"])
+        figures["resume_refused_s"] = min(report["refused_s"])
         figures["resume_vs_scandir"] = figures["resume_refused_s"] / figures["scandir_before_resume_s"]
         start = time.perf_counter()
         shutil.rmtree(data)
@@ -251,6 +273,9 @@ def _names_the_changes(message: str) -> bool:
 def main() -> int:
     if sys.argv[1:2] == ["--driver"]:
         drive(sys.argv[2], sys.argv[3:7], sys.argv[7], sys.argv[8])
+        return 0
+    if sys.argv[1:2] == ["--resume"]:
+        resume_refusals(sys.argv[2], sys.argv[3:7], sys.argv[7], int(sys.argv[8]))
         return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
