@@ -311,6 +311,7 @@ def _execute(
     job_id = uuid.uuid4().hex
     stream = plan if isinstance(plan, StreamedPlan) else None
     job_started = time.time()
+    environment = environment_record(spec.code_dir, spec.entry_script)
 
     def write_job(identity: dict[str, Any], mini_batches: int | None) -> None:
         journal.write_job(
@@ -322,7 +323,7 @@ def _execute(
                 "identity": identity,
                 "reuse_key": reuse_key,
                 "started": job_started,
-                "environment": environment_record(spec.code_dir, spec.entry_script),
+                "environment": environment,
             }
         )
 
@@ -611,8 +612,10 @@ def _failed_items(
     A mini-batch that was split (split_on_failure) names only the items that failed on
     their own, each with its error.
     """
-    rows = []
     split = driver.split_failures if driver is not None else {}
+    if not split and state.failed == 0 and state.items_failed == 0:
+        return []  # nothing failed: the plan (perhaps a million files on disk) need not be read
+    rows = []
     for mb in plan.mini_batches:
         record = state.mini_batches.get(mb.id)
         if record is None:  # cut by a listing after the job had stopped

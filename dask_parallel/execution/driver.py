@@ -78,7 +78,8 @@ class Driver:
         self.errors: list[str] = []
         # Finished futures are fetched in batches on the client's event loop (one gather per
         # batch, not one round trip per mini-batch); the loop below only reads its queue.
-        self._stream = ResultStream(client)
+        # A gather per refill's worth of results: the driver tops up the window in those chunks.
+        self._stream = ResultStream(client, batch=self.refill)
         self._results = self._stream.results
         self._restarting: set[str] = set()
         self._restart_threads: list[threading.Thread] = []

@@ -16,7 +16,10 @@ from typing import Any
 from distributed import Client, Future
 from distributed.client import FutureCancelledError
 
-LINGER = 0.02  # seconds a first finished future waits for others to share its gather
+# A finished future waits for others to share its gather: until ``batch`` have finished,
+# every watched future has, or LINGER seconds have passed. Each gather is a request the
+# workers answer with CPU taken from running mini-batches.
+LINGER = 0.25
 MOST_PER_GATHER = 256
 STOP_TIMEOUT = 30.0
 
@@ -29,13 +32,15 @@ class ResultStream:
     exception it raised.
     """
 
-    def __init__(self, client: Client, linger: float = LINGER) -> None:
+    def __init__(self, client: Client, linger: float = LINGER, batch: int = 16) -> None:
         self.client = client
         loop = client.loop
         if loop is None:
             raise RuntimeError("the Dask client is closed: it has no event loop to fetch results on")
         self.loop = loop
         self.linger = linger
+        self.batch = max(1, min(batch, MOST_PER_GATHER))
+        self._unfinished = 0  # watched futures not finished yet (on the event loop)
         self.results: queue.SimpleQueue[tuple[Future, Any]] = queue.SimpleQueue()
         # Touched on the event loop only.
         self._finished: list[Future] = []
@@ -62,6 +67,7 @@ class ResultStream:
 
     # -- on the event loop ----------------------------------------------------------------
     def _watch_all(self, futures: list[Future]) -> None:
+        self._unfinished += len(futures)
         for future in futures:
             task = asyncio.ensure_future(self._watch(future))
             self._watching.add(task)  # a task nobody holds may be collected before it ends
@@ -74,6 +80,7 @@ class ResultStream:
                 await state.wait()
             except asyncio.CancelledError:
                 pass
+        self._unfinished -= 1
         self._finished.append(future)
         if self._wakeup is not None:
             self._wakeup.set()
@@ -90,10 +97,7 @@ class ResultStream:
                 if not self._finished and not self._stopping:
                     await self._wakeup.wait()
                 self._wakeup.clear()
-                if not self._stopping and len(self._finished) < MOST_PER_GATHER:
-                    # Every fetch is a request the workers must answer, taking their CPU
-                    # from running mini-batches: let a few more finish first.
-                    await asyncio.sleep(self.linger)
+                await self._linger()
                 batch = self._finished[:MOST_PER_GATHER]
                 del self._finished[:MOST_PER_GATHER]
                 if batch:
@@ -102,6 +106,21 @@ class ResultStream:
                     return
         finally:
             self._stopped.set()
+
+    async def _linger(self) -> None:
+        """Wait for a batch's worth of finished futures, all of them, or the linger time."""
+        assert self._wakeup is not None
+        clock = asyncio.get_running_loop()
+        deadline = clock.time() + self.linger
+        while not self._stopping and self._unfinished > 0 and len(self._finished) < self.batch:
+            remaining = deadline - clock.time()
+            if remaining <= 0:
+                return
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except asyncio.TimeoutError:
+                return
 
     async def _fetch(self, batch: list[Future]) -> None:
         ready = [future for future in batch if future.status == "finished"]

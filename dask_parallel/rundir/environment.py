@@ -6,6 +6,7 @@ produced this?" without guessing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -30,13 +31,20 @@ PACKAGES = (
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
     """Installed version of each package, None when it is not installed."""
-    versions: dict[str, str | None] = {}
+    return dict(_versions(names))
+
+
+@functools.cache
+def _versions(names: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    # Read once per process: parsing every package's metadata was a large share of a short
+    # job's driver time, and a package upgraded meanwhile is not the one this process runs.
+    versions: list[tuple[str, str | None]] = []
     for name in names:
         try:
-            versions[name] = importlib.metadata.version(name)
+            versions.append((name, importlib.metadata.version(name)))
         except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+            versions.append((name, None))
+    return tuple(versions)
 
 
 def file_sha256(path: str) -> str | None:
