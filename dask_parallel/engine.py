@@ -80,6 +80,8 @@ from dask_parallel.storage_access import storage_access
 from dask_parallel.worker.runtime_spec import RuntimeSpec
 
 logger = logging.getLogger("dask_parallel")
+# Mini-batches submitted ahead per worker when tasks carry their input files (no shared disk).
+SHIPPING_WINDOW_PER_WORKER = 32
 
 
 def run(
@@ -417,7 +419,10 @@ def _execute(
             link = dashboard_link(connected)
             if link:
                 journal.log(f"Dask dashboard: {link}")
-            window = max(2, worker_count(connected)) * int(config.get("submit-window-per-worker", 4))
+            per_worker = int(config.get("submit-window-per-worker", 128))
+            if shipment is not None:  # each task carries its input files: fewer in flight
+                per_worker = min(per_worker, SHIPPING_WINDOW_PER_WORKER)
+            window = max(2, worker_count(connected)) * per_worker
             with (
                 Progress(state, enabled=show_progress, name=spec.name, dashboard=link) as progress,
                 watch_cancel_requests(run_dir, state, journal.log),
