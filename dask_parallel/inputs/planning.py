@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
 from dask_parallel.batching import (
@@ -24,7 +23,7 @@ from dask_parallel.rundir.plan_store import (
     ListingWriter,
     MiniBatchWriter,
     StoredMiniBatches,
-    listed_paths,
+    listed_path_batches,
 )
 from dask_parallel.spec.job_spec import JobSpec
 from dask_parallel.spec.sizes import DEFAULT_BYTES_PER_MINI_BATCH, DEFAULT_FILES_PER_MINI_BATCH
@@ -66,12 +65,12 @@ def plan_input(spec: JobSpec, store: str | None = None) -> InputPlan:
         return _plan_mltable(spec, uri, where, store)
     listing = ListingWriter(store)
     if getattr(spec, "target_duration", None) is not None:
-        files = tuple(_recorded(listed, listing))
+        files = tuple(path for paths in record_listing(listed, listing) for path in paths)
         summary = listing.close()
         check_not_empty(spec, summary)
         return InputPlan("files", (), None, summary, files=tuple(files))
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    batches = _divided(_recorded(listed, listing), size, store)
+    batches = _divided(record_listing(listed, listing), size, store)
     summary = listing.close()
     check_not_empty(spec, summary)
     return InputPlan("files", batches, None, summary)
@@ -101,7 +100,7 @@ def list_input(spec: JobSpec, store: str, *, digest_at: int | None = None) -> Li
 def plan_listed(spec: JobSpec, store: str, listing: ListingSummary) -> InputPlan:
     """The mini-batches of the listing that :func:`list_input` wrote to ``store``."""
     size = spec.mini_batch_size or DEFAULT_FILES_PER_MINI_BATCH
-    return InputPlan("files", _divided(listed_paths(store), size, store), None, listing)
+    return InputPlan("files", _divided(listed_path_batches(store), size, store), None, listing)
 
 
 def major_input(spec: JobSpec) -> tuple[str, str]:
@@ -149,21 +148,45 @@ def empty_input_error(spec: JobSpec) -> InputError:
     )
 
 
-def _recorded(listed: Iterable[Listed], listing: ListingWriter) -> Iterator[str]:
-    """The listed paths, each chunk written to ``listing`` as it passes."""
+def record_listing(listed: Iterable[Listed], listing: ListingWriter) -> Iterator[list[str]]:
+    """The listed paths, a chunk at a time, each chunk written to ``listing`` as it passes."""
     for paths, sizes, versions in listed:
         listing.add(paths, sizes, versions)
-        yield from paths
+        yield paths
 
 
-def _divided(files: Iterable[str], size: int, store: str | None) -> Sequence[MiniBatch]:
-    """Mini-batches of ``size`` files, cut as the files arrive; written to ``store`` when given."""
+def cut_as_listed(
+    chunks: Iterable[list[str]], size: int, writer: MiniBatchWriter
+) -> Iterator[list[MiniBatch]]:
+    """Mini-batches of ``size`` files, cut as chunks of paths arrive and written to ``writer``.
+
+    Yields the mini-batches each chunk completed (the last chunk's remainder after it), so a
+    streamed plan hands them out a chunk at a time.
+    """
+    size = max(1, size)
+    carry: list[str] = []
+    for chunk in chunks:
+        carry.extend(chunk)
+        whole = len(carry) - len(carry) % size
+        yield [_cut(writer, carry[start : start + size]) for start in range(0, whole, size)]
+        del carry[:whole]
+    if carry:
+        yield [_cut(writer, carry)]
+
+
+def _cut(writer: MiniBatchWriter, files: list[str]) -> MiniBatch:
+    mb = file_mini_batch(tuple(files), len(writer.ids))
+    writer.add(mb)
+    return mb
+
+
+def _divided(chunks: Iterable[list[str]], size: int, store: str | None) -> Sequence[MiniBatch]:
+    """Mini-batches of ``size`` files, cut as the chunks arrive; written to ``store`` when given."""
     if store is None:
-        return tuple(file_mini_batches(list(files), size))
+        return tuple(file_mini_batches([path for chunk in chunks for path in chunk], size))
     writer = MiniBatchWriter(store)
-    iterator = iter(files)
-    while group := tuple(itertools.islice(iterator, max(1, size))):
-        writer.add(file_mini_batch(group, len(writer.ids)))
+    for _ in cut_as_listed(chunks, size, writer):
+        pass
     return writer.close()
 
 

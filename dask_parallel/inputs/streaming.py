@@ -14,10 +14,17 @@ import itertools
 import threading
 from collections.abc import Iterator
 
-from dask_parallel.batching import MiniBatch, file_mini_batch
+from dask_parallel.batching import MiniBatch
 from dask_parallel.errors import InputError
 from dask_parallel.inputs.listing import Listed
-from dask_parallel.inputs.planning import InputPlan, empty_input_error, listed_files, major_input
+from dask_parallel.inputs.planning import (
+    InputPlan,
+    cut_as_listed,
+    empty_input_error,
+    listed_files,
+    major_input,
+    record_listing,
+)
 from dask_parallel.rundir.plan_store import ListingWriter, MiniBatchWriter, StoredMiniBatches
 from dask_parallel.spec.job_spec import JobSpec
 from dask_parallel.spec.sizes import DEFAULT_FILES_PER_MINI_BATCH
@@ -62,7 +69,7 @@ class StreamedPlan:
 
     def __init__(self, listed: Iterator[Listed], size: int, store: str, empty: InputError) -> None:
         self._listed = listed
-        self._size = max(1, size)
+        self._size = size
         self._store = store
         self._empty = empty
         self._ready: collections.deque[MiniBatch] = collections.deque()
@@ -83,22 +90,13 @@ class StreamedPlan:
     def _list(self) -> None:
         listing = ListingWriter(self._store, checkpoints=True)
         writer = MiniBatchWriter(self._store)
-        size = self._size
-        carry: list[str] = []
         complete = False
         try:
-            for paths, sizes, versions in self._listed:
+            for cut in cut_as_listed(record_listing(self._listed, listing), self._size, writer):
                 if self._stop.is_set():
                     break
-                listing.add(paths, sizes, versions)
-                carry.extend(paths)
-                whole = len(carry) - len(carry) % size
-                cut = [self._cut(writer, carry[start : start + size]) for start in range(0, whole, size)]
-                del carry[:whole]
                 self._publish(cut, listing.count)
             else:
-                if carry:
-                    self._publish([self._cut(writer, carry)], listing.count)
                 complete = True
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that waits for the plan
             self.error = exc
@@ -115,11 +113,6 @@ class StreamedPlan:
             with self._changed:
                 self.done = True
                 self._changed.notify_all()
-
-    def _cut(self, writer: MiniBatchWriter, files: list[str]) -> MiniBatch:
-        mb = file_mini_batch(tuple(files), len(writer.ids))
-        writer.add(mb)
-        return mb
 
     def _publish(self, cut: list[MiniBatch], files_listed: int) -> None:
         with self._changed:

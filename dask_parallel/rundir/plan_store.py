@@ -278,12 +278,12 @@ def read_listing(folder: str) -> pa.Table:
         return ipc.open_file(source).read_all()
 
 
-def listed_paths(folder: str) -> Iterator[str]:
-    """The paths of ``listing.arrow``, in listing order, read a record batch at a time."""
+def listed_path_batches(folder: str) -> Iterator[list[str]]:
+    """The paths of ``listing.arrow``, in listing order, a record batch at a time."""
     with pa.OSFile(os.path.join(folder, LISTING_FILE)) as source:
         reader = ipc.open_file(source)
         for number in range(reader.num_record_batches):
-            yield from reader.get_batch(number).column(0).to_pylist()
+            yield reader.get_batch(number).column(0).to_pylist()
 
 
 def listing_table(files: dict[str, Any]) -> pa.Table:

@@ -70,9 +70,9 @@ def finals(run_dir: Path) -> list[dict]:
     return records
 
 
-def start(args, cwd, env) -> subprocess.Popen:
+def start(args, cwd, env, program=("-m", "dask_parallel")) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "dask_parallel", *args],
+        [sys.executable, *program, *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -267,15 +267,7 @@ def make_foldered_project(tmp_path: Path, folders: int, per_folder: int) -> tupl
 def test_client_killed_while_its_input_is_listed_then_resumed(tmp_path, python_env):
     job, names = make_foldered_project(tmp_path, folders=20, per_folder=10)
     run_dir = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, str(tmp_path / "driver.py"), str(job), str(run_dir)],
-        cwd=tmp_path,
-        env=python_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = start([str(job), str(run_dir)], tmp_path, python_env, program=[str(tmp_path / "driver.py")])
     wait_for_finals(run_dir, 8, process)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)

@@ -98,3 +98,17 @@ def test_a_listing_that_fails_after_the_job_started_fails_the_job_without_output
     assert _streamed(str(run_dir))
     assert (run_dir / "logs" / "job_result.txt").read_text().startswith("Failed\n")
     assert not (tmp_path / "out" / "result.txt").exists()
+
+
+def test_workers_without_the_shared_disk_get_a_streamed_input_once_it_is_listed(
+    tmp_path, client, slow_listing
+):
+    names = _folders(tmp_path, folders=3)
+    job = file_job(tmp_path, SCRIPT, mini_batch_size="4", is_deterministic=False)
+    with dask.config.set({"dask-parallel.shared-filesystem": False}):
+        result = dp.run(job, client=client)
+    assert result.status == "Completed", result.error
+    assert _streamed(result.run_dir)
+    assert (tmp_path / "out" / "result.txt").read_text().split() == names
+    stored = json.loads((Path(result.run_dir) / "job.json").read_text())
+    assert stored["mini_batches"] == result.mini_batches_total == 4
