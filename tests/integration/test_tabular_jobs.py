@@ -118,6 +118,41 @@ def test_parquet_row_groups(tmp_path, client):
     assert lines[:2] == ["0 t0", "1 t1"] and len(lines) == 1050
 
 
+ASSIGNS = """
+def run(df):
+    df.loc[df["id"] % 2 == 0, "value"] = -1.0  # in place, as scoring scripts do
+    df.loc[df.index[0], "id"] = -df.loc[df.index[0], "id"] - 1
+    df["value"] *= 2
+    return df[["id", "value"]]
+"""
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_run_may_assign_into_its_mini_batch(tmp_path, client, kind):
+    folder = tmp_path / "table"
+    folder.mkdir()
+    frame = pd.DataFrame({"id": range(400), "value": [i * 0.5 for i in range(400)]})
+    if kind == "csv":
+        frame.to_csv(folder / "data.csv", index=False)
+        read = "read_delimited"
+    else:
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), folder / "data.parquet", row_group_size=100
+        )
+        read = "read_parquet"
+    job = tabular_job(
+        tmp_path, f"paths:\n  - file: ./data.{kind}\ntransformations:\n  - {read}\n", "1kb", ASSIGNS
+    )
+    result = dp.run(job, client=client, run_dir=tmp_path / "run")
+    assert result.status == "Completed", result.error
+    assert result.mini_batches_total > 1 and result.items_succeeded == 400
+    rows = [line.split() for line in (tmp_path / "out.txt").read_text().splitlines()]
+    starts = {int(i) for i, _ in rows if int(i) < 0}
+    assert len(starts) == result.mini_batches_total  # each mini-batch's first id was rewritten
+    values = {int(i): float(v) for i, v in rows if int(i) >= 0}
+    assert all(v == (-2.0 if i % 2 == 0 else i * 1.0) for i, v in values.items())
+
+
 def test_tabular_dataframe_with_header_option(tmp_path, client):
     write_csvs(tmp_path / "table", files=1, rows=50)
     job = tabular_job(

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from dask_parallel.inputs.blocks import Block, BlockGroup
-from dask_parallel.inputs.mltable.schema import to_pandas
+from dask_parallel.inputs.mltable.frames import to_pandas
 from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.inputs.mltable.transforms import apply_steps
 

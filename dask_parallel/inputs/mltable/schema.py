@@ -82,35 +82,3 @@ def widen(table: pa.Table, schema: pa.Schema) -> pa.Table:
         else:
             arrays.append(pa.nulls(table.num_rows, field.type))
     return pa.table(arrays, schema=schema)
-
-
-def to_pandas(table: pa.Table, *, consume: bool = False):
-    """Nullable integer and boolean columns, so every block has the same dtypes.
-
-    With ``consume`` the table is used up: each column's memory is released once converted,
-    so a block is not held twice over (the caller must not touch ``table`` afterwards).
-    """
-    import numpy as np
-    import pandas as pd
-
-    text = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
-    mapping = {
-        pa.string(): text,
-        pa.large_string(): text,
-        pa.int8(): pd.Int64Dtype(),
-        pa.int16(): pd.Int64Dtype(),
-        pa.int32(): pd.Int64Dtype(),
-        pa.int64(): pd.Int64Dtype(),
-        pa.uint8(): pd.Int64Dtype(),
-        pa.uint16(): pd.Int64Dtype(),
-        pa.uint32(): pd.Int64Dtype(),
-        pa.bool_(): pd.BooleanDtype(),
-    }
-    # The retry below needs the table whole, so a table with timestamps is never consumed.
-    consume = consume and not any(pa.types.is_timestamp(f.type) for f in table.schema)
-    options = {"split_blocks": True, "self_destruct": True} if consume else {}
-    try:
-        return table.to_pandas(types_mapper=mapping.get, coerce_temporal_nanoseconds=True, **options)
-    except pa.ArrowInvalid:
-        # Timestamps outside 1677-2262 do not fit nanoseconds: keep the file's unit for them.
-        return table.to_pandas(types_mapper=mapping.get)

@@ -317,7 +317,7 @@ class MLTable:
 def _empty(reader: TableReader):
     import pyarrow as pa
 
-    from dask_parallel.inputs.mltable.schema import to_pandas
+    from dask_parallel.inputs.mltable.frames import to_pandas
 
     return to_pandas(pa.table([pa.array([], f.type) for f in reader.schema], schema=reader.schema))
 
