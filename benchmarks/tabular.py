@@ -200,8 +200,10 @@ def dask_dataframe_read(kind: str, path: Path) -> dict:
     )
 
 
-def _read_length(reader, block) -> int:
-    return len(reader.read(block))
+def _read_length(reader, block) -> tuple[int, int]:
+    """Rows of the block, and its DataFrame's size in memory."""
+    frame = reader.read(block)
+    return len(frame), int(frame.memory_usage(deep=True).sum())
 
 
 def block_reads(folder: Path, kind: str, mini_batch_size: str | None) -> dict:
@@ -213,16 +215,20 @@ def block_reads(folder: Path, kind: str, mini_batch_size: str | None) -> dict:
     reader, blocks = mltable.load(str(folder / kind)).blocks(mini_batch_size)
     small_reader, small_blocks = mltable.load(str(folder / f"{kind}_small")).blocks(mini_batch_size)
 
+    largest = [0]
+
     def read_all(client, reader, blocks) -> int:
         [shared] = client.scatter([reader], broadcast=True, hash=False)
         futures = client.map(_read_length, [shared] * len(blocks), blocks, pure=False)
-        return sum(client.gather(futures))
+        counts = client.gather(futures)
+        largest[0] = max(size for _, size in counts)
+        return sum(rows for rows, _ in counts)
 
     figures = measured(
         lambda client: read_all(client, reader, blocks),
         warm=lambda client: read_all(client, small_reader, small_blocks),
     )
-    return {**figures, "mini_batches": len(blocks)}
+    return {**figures, "mini_batches": len(blocks), "largest_frame": largest[0]}
 
 
 def engine_read(folder: Path, kind: str, mini_batch_size: str | None, workdir: Path) -> dict:
@@ -283,7 +289,7 @@ def _mb(value: float) -> str:
     return f"{value / 2**20:,.0f} MB"
 
 
-COLUMNS = "{:<30} {:>8} {:>7} {:>6} {:>8} {:>26} {:>8} {:>8}"
+COLUMNS = "{:<30} {:>8} {:>7} {:>6} {:>8} {:>26} {:>8} {:>8} {:>8}"
 
 
 def report(kind: str, file_bytes: int, base: dict, rows: list[tuple[str, dict, int | None]]) -> None:
@@ -295,27 +301,30 @@ def report(kind: str, file_bytes: int, base: dict, rows: list[tuple[str, dict, i
 
     print(f"\n{kind.upper()} ({_mb(file_bytes)}, {base['rows']:,} rows)")
     header = COLUMNS.format(
-        "reader", "seconds", "MB/s", "ratio", "batches", "worker peak (above idle)", "x batch", "driver"
-    )
+        "reader", "seconds", "MB/s", "ratio", "batches", "worker peak (above idle)", "x batch", "x frame",
+        "driver",
+    )  # fmt: skip
     print(header)
     print("-" * len(header))
     arrow = base["arrow_seconds"]
-    print(COLUMNS.format("pyarrow, Arrow table only", f"{arrow:.2f}", rate(arrow), "", "", "", "", ""))
+    print(COLUMNS.format("pyarrow, Arrow table only", f"{arrow:.2f}", rate(arrow), "", "", "", "", "", ""))
     print(
         COLUMNS.format(
             "pyarrow + to_pandas", f"{base['seconds']:.2f}", rate(base["seconds"]), "1.00", "",
-            "process " + _mb(base["peak"]), "", "",
+            "process " + _mb(base["peak"]), "", "", "",
         )
     )  # fmt: skip
     for label, figures, batch_bytes in rows:
         assert figures["rows"] == base["rows"], (label, figures["rows"], base["rows"])
         ratio = figures["rows"] / figures["seconds"] / base_rate
         times = f"{figures['worker_above_idle'] / batch_bytes:.1f}" if batch_bytes else ""
+        frame = figures.get("largest_frame")
+        frame_times = f"{figures['worker_above_idle'] / frame:.1f}" if frame else ""
         peak = f"{_mb(figures['worker_peak'])} ({_mb(figures['worker_above_idle'])})"
         print(
             COLUMNS.format(
                 label, f"{figures['seconds']:.2f}", rate(figures["seconds"]), f"{ratio:.2f}",
-                figures.get("mini_batches", ""), peak, times, _mb(figures["driver_peak"]),
+                figures.get("mini_batches", ""), peak, times, frame_times, _mb(figures["driver_peak"]),
             )
         )  # fmt: skip
 
@@ -356,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[kind].append((label, figures, batch_bytes))
                 reads = best_of(repeat, block_reads, folder, kind, chosen)
                 results[kind].append(("  Client.map of the same reads", reads, batch_bytes))
+                figures["largest_frame"] = reads["largest_frame"]  # the same blocks
         memory = psutil.virtual_memory().total / 2**30
         print(
             f"{cores} cores, {memory:.0f} GB; load average {load:.1f} at start, "
