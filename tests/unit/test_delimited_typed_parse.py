@@ -52,3 +52,20 @@ def test_values_that_do_not_fit_take_the_text_path(tmp_path, later_rows):
     assert typed is None
     assert len(frame) == 301
     assert pa.Table.from_pandas(frame, preserve_index=False).num_rows == text.num_rows
+
+
+def test_a_local_block_is_read_by_pyarrow_not_through_a_python_stream(tmp_path, monkeypatch):
+    """pyarrow's I/O threads reading a Python stream can abort the interpreter at exit
+    (apache/arrow#34314): a local file's range goes to pyarrow as a native stream."""
+    (tmp_path / "data.csv").write_text(SAMPLE)
+    (tmp_path / "MLTable").write_text("paths: [{file: ./data.csv}]\ntransformations: [read_delimited]\n")
+    reader, blocks = load(str(tmp_path)).blocks("2kb")
+    assert len(blocks) > 2
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a local file was read through a Python stream")
+
+    monkeypatch.setattr(RangeStream, "read", refuse)
+    monkeypatch.setattr(RangeStream, "readinto", refuse)
+    rows = sum(len(reader.read(block)) for block in blocks)
+    assert rows == 300

@@ -31,9 +31,9 @@ from dask_parallel.inputs.mltable.steps import Step
 from dask_parallel.inputs.mltable.text_types import TextType
 from dask_parallel.inputs.mltable.textfiles import (
     ASCII_COMPATIBLE,
-    RangeStream,
     head,
     line_ranges,
+    open_range,
     read_range,
 )
 
@@ -229,7 +229,7 @@ def _parse_slow(data: bytes, block: Block, options: dict[str, Any], names: list[
 
 
 def read(block: Block, step: Step, schema: pa.Schema, where: str) -> pa.Table:
-    with RangeStream(block.path, block.start, block.end) as stream:
+    with open_range(block.path, block.start, block.end) as stream:
         typed = _parse_typed(stream, block, step.options, schema)
     if typed is not None:
         return typed
@@ -244,7 +244,7 @@ PARSED_BY_ARROW = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
 
 
 def _parse_typed(
-    stream: io.RawIOBase, block: Block, options: dict[str, Any], schema: pa.Schema
+    stream: Any, block: Block, options: dict[str, Any], schema: pa.Schema
 ) -> pa.Table | None:
     """The block parsed straight to its column types in one pyarrow pass, or None when some
     value needs the text path (a value that does not fit, ragged rows, ``inf``/``nan``).

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
 
 from dask_parallel.paths import filesystem
 
@@ -78,6 +83,25 @@ class RangeStream(io.RawIOBase):
     def close(self) -> None:
         self._handle.close()
         super().close()
+
+
+@contextlib.contextmanager
+def open_range(path: str, start: int, end: int | None) -> Iterator[Any]:
+    """Bytes ``start`` to ``end`` of a file as a stream for pyarrow's parsers.
+
+    A local file is read by pyarrow itself: a Python stream is read from pyarrow's I/O
+    threads, which must take the GIL, and a read still queued when the interpreter exits
+    aborts the process ("terminate called without an active exception", apache/arrow#34314).
+    """
+    fs, fpath = filesystem(path)
+    if not getattr(fs, "local_file", False):
+        with RangeStream(path, start, end) as stream:
+            yield stream
+        return
+    with pa.OSFile(fpath) as handle:
+        length = (handle.size() if end is None else end) - start
+        with handle.get_stream(start, length) as stream:
+            yield stream
 
 
 def head(path: str, lines: int, encoding: str, limit: int = HEAD_BYTES) -> bytes:
