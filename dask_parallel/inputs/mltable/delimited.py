@@ -243,9 +243,7 @@ TYPED_CHUNK = 8 << 20
 PARSED_BY_ARROW = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
 
 
-def _parse_typed(
-    stream: Any, block: Block, options: dict[str, Any], schema: pa.Schema
-) -> pa.Table | None:
+def _parse_typed(stream: Any, block: Block, options: dict[str, Any], schema: pa.Schema) -> pa.Table | None:
     """The block parsed straight to its column types in one pyarrow pass, or None when some
     value needs the text path (a value that does not fit, ragged rows, ``inf``/``nan``).
 
