@@ -12,16 +12,23 @@ temporary folder (removed at the end), then, in one run on the same cores, reads
 * **dask_parallel**: ``dask_parallel.run`` of ``run(df) -> df`` over an MLTable
   (``read_delimited`` / ``read_parquet``) at each ``--mini-batch-sizes`` (the default, 1mb,
   then "100mb" and "10mb"), summary_only output, on a LocalCluster of as many single-threaded
-  worker processes as cores.
+  worker processes as cores;
+* **Client.map of the same reads**: below each engine line, one plain Dask task per block of
+  that size, each reading its block into a DataFrame exactly as a mini-batch is read, without
+  the engine (planning, the ledger, the entry script): what reading in tasks of that size costs.
 
-Each of the last two first reads a small file of the same kind (10,000 rows) on its fresh
+Each of the last three first reads a small file of the same kind (10,000 rows) on its fresh
 cluster, unmeasured, so that imports and first-call costs in the workers are not counted
-(pyarrow's child process imports pyarrow before it is timed, too).
+(pyarrow's child process imports pyarrow before it is timed, too). Every reader runs
+``--repeat`` times (3) and the fastest run is shown, with the highest memory peaks of any run;
+every run's seconds are printed at the end (on a virtual machine, the first touch of fresh
+memory makes single runs of the same read vary by seconds).
 
 Throughput is rows per second end to end; "ratio" is it divided by pyarrow's (read and
 ``to_pandas``). Memory is resident memory sampled every 20 ms: each worker process's peak
 above what it held idle just before the run (the highest over workers), set against the
-mini-batch size; and the driver process's (this one's) peak during the runs.
+mini-batch size ("x batch") and against the largest DataFrame a block of that size becomes
+("x frame"); and the driver process's (this one's) peak during the runs.
 """
 
 from __future__ import annotations
