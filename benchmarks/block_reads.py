@@ -33,30 +33,18 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tabular import sample_table  # the same columns as the tabular benchmark
 
 
 def make_file(folder: Path, row_groups: int) -> Path:
     rng = np.random.default_rng(0)
     path = folder / "data.parquet"
     rows = 256_000
-    with pq.ParquetWriter(path, _table(rng, 1).schema) as writer:
+    with pq.ParquetWriter(path, sample_table(rng, 1).schema) as writer:
         for _ in range(row_groups):
-            writer.write_table(_table(rng, rows), row_group_size=rows)
+            writer.write_table(sample_table(rng, rows), row_group_size=rows)
     (folder / "MLTable").write_text("paths: [{file: ./data.parquet}]\ntransformations: [read_parquet]\n")
     return path
-
-
-def _table(rng, n: int) -> pa.Table:
-    return pa.table(
-        {
-            "id": np.arange(n, dtype=np.int64) + rng.integers(0, 1 << 40),
-            "x": rng.random(n),
-            "y": rng.normal(size=n),
-            "count": rng.integers(0, 1000, n),
-            "label": pa.array(rng.choice(["alpha", "beta", "gamma", "delta"], n)),
-            "flag": rng.random(n) > 0.5,
-        }
-    )
 
 
 def fastest_ms(action, count: int, repeat: int) -> float:

@@ -52,6 +52,20 @@ IDENTITY = "def init():\n    pass\n\ndef run(mini_batch):\n    return mini_batch
 DEFAULT = "default"
 
 
+def sample_table(rng: np.random.Generator, n: int) -> pa.Table:
+    """``n`` rows of two int, two float, one text and one boolean column."""
+    return pa.table(
+        {
+            "id": np.arange(n, dtype=np.int64) + rng.integers(0, 1 << 40),
+            "x": rng.random(n),
+            "y": rng.normal(size=n),
+            "count": rng.integers(0, 1000, n),
+            "label": pa.array(rng.choice(["alpha", "beta", "gamma", "delta"], n)),
+            "flag": rng.random(n) > 0.5,
+        }
+    )
+
+
 def make_data(folder: Path, size: int) -> tuple[Path, Path]:
     """A CSV of about ``size`` bytes and the same rows as parquet (row groups of 256k rows)."""
     rng = np.random.default_rng(0)
@@ -61,17 +75,7 @@ def make_data(folder: Path, size: int) -> tuple[Path, Path]:
     with open(csv_path, "wb") as sink:
         first = True
         while sink.tell() < size:
-            n = rows_per_chunk
-            table = pa.table(
-                {
-                    "id": np.arange(n, dtype=np.int64) + rng.integers(0, 1 << 40),
-                    "x": rng.random(n),
-                    "y": rng.normal(size=n),
-                    "count": rng.integers(0, 1000, n),
-                    "label": pa.array(rng.choice(["alpha", "beta", "gamma", "delta"], n)),
-                    "flag": rng.random(n) > 0.5,
-                }
-            )
+            table = sample_table(rng, rows_per_chunk)
             pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=first))
             first = False
             if writer is None:
