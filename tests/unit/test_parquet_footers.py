@@ -6,6 +6,7 @@ import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from dask_parallel.inputs.mltable import parquet
 
@@ -14,26 +15,30 @@ def write(path, values, row_group_size):
     pq.write_table(pa.table({"n": values}), path, row_group_size=row_group_size)
 
 
+@pytest.fixture(autouse=True)
+def no_footers_parsed_yet():
+    parquet._footer.cache_clear()
+    yield
+    parquet._footer.cache_clear()
+
+
 def test_blocks_of_one_file_share_one_parsed_footer(tmp_path, monkeypatch):
     path = tmp_path / "data.parquet"
     write(path, list(range(100)), 10)
     parsed = []
-    original = pq.ParquetFile
+    original = pq.read_metadata
 
-    def counting(source, *args, metadata=None, **kwargs):
-        if metadata is None:
-            parsed.append(source)
-        return original(source, *args, metadata=metadata, **kwargs)
+    def counting(source, *args, **kwargs):
+        parsed.append(source)
+        return original(source, *args, **kwargs)
 
-    monkeypatch.setattr(parquet.pq, "ParquetFile", counting)
-    monkeypatch.setattr(parquet, "_footers", parquet._FooterCache())
+    monkeypatch.setattr(parquet.pq, "read_metadata", counting)
     rows = [parquet.read_row_groups(str(path), (g,), ["n"]).column("n").to_pylist() for g in range(10)]
     assert rows == [list(range(g * 10, g * 10 + 10)) for g in range(10)]
     assert len(parsed) == 1
 
 
-def test_a_file_rewritten_in_place_is_read_afresh(tmp_path, monkeypatch):
-    monkeypatch.setattr(parquet, "_footers", parquet._FooterCache())
+def test_a_file_rewritten_in_place_is_read_afresh(tmp_path):
     path = tmp_path / "data.parquet"
     write(path, list(range(100)), 10)
     assert parquet.read_row_groups(str(path), (1,), ["n"]).column("n").to_pylist() == list(range(10, 20))
@@ -43,12 +48,3 @@ def test_a_file_rewritten_in_place_is_read_afresh(tmp_path, monkeypatch):
     assert parquet.read_row_groups(str(path), (1,), ["n"]).column("n").to_pylist() == [
         v * 2 for v in range(50, 100)
     ]
-
-
-def test_only_the_last_files_are_kept(tmp_path, monkeypatch):
-    cache = parquet._FooterCache(size=2)
-    monkeypatch.setattr(parquet, "_footers", cache)
-    for name in "abc":
-        write(tmp_path / f"{name}.parquet", [1, 2], 1)
-        parquet.read_row_groups(str(tmp_path / f"{name}.parquet"), (0,), ["n"])
-    assert [os.path.basename(p) for p in cache._entries] == ["b.parquet", "c.parquet"]

@@ -3,8 +3,8 @@
 Integer and boolean columns become pandas' nullable ``Int64`` and ``boolean`` (so a block with
 a null has the same dtypes as one without), floats ``float64``/``float32`` with NaN for null,
 text pandas' ``str``. The numeric columns are converted here rather than by
-``Table.to_pandas``: pandas' own ``Int64`` conversion copies each column twice and builds its
-mask one byte at a time, and ``to_pandas``'s zero-copy floats are read-only, so an entry script
+``Table.to_pandas``: pandas' own ``Int64`` conversion copies each column and builds its mask
+from the validity bitmap, and ``to_pandas``'s zero-copy floats are read-only, so an entry script
 that assigns into its mini-batch (``df.loc[mask, "x"] = 0``) would fail. Here a column whose
 Arrow buffer belongs to this table alone becomes the DataFrame's (writable) storage without a
 copy; any other is copied once.
@@ -20,23 +20,20 @@ import pyarrow.compute as pc
 
 _TO_INT64 = frozenset({pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()})
 _FLOATS = {pa.float32(): np.float32, pa.float64(): np.float64}
+_NUMERIC = _TO_INT64 | set(_FLOATS) | {pa.bool_()}
 
 
 def to_pandas(table: pa.Table, *, consume: bool = False):
     """``table`` as a DataFrame of the dtypes above.
 
     With ``consume`` the table is the caller's to give away: its buffers may become the
-    DataFrame's storage and its other columns' memory is released as they are converted
-    (the caller must not touch ``table`` afterwards).
+    DataFrame's storage, and pyarrow may release the other columns as it converts them (the
+    caller must not touch ``table`` afterwards).
     """
     import pandas as pd
 
     names, rows = table.column_names, table.num_rows
-    chosen = [
-        n
-        for n, kind in zip(names, table.schema.types)
-        if kind in _TO_INT64 or kind in _FLOATS or kind == pa.bool_()
-    ]
+    chosen = [n for n, kind in zip(names, table.schema.types) if kind in _NUMERIC]
     if len(set(names)) != len(names):  # repeated names: pyarrow keeps them apart (and copies)
         return _arrow_to_pandas(table, consume=False)
     if not chosen:
@@ -44,8 +41,8 @@ def to_pandas(table: pa.Table, *, consume: bool = False):
     numeric = {name: _numeric(table.column(name), owned=consume) for name in chosen}
     others = table.drop_columns(chosen)
     del table
-    rest = _arrow_to_pandas(others, consume) if others.num_columns else None
-    columns = {name: numeric[name] if rest is None or name in numeric else rest[name] for name in names}
+    rest: Any = _arrow_to_pandas(others, consume) if others.num_columns else {}
+    columns = {name: numeric[name] if name in numeric else rest[name] for name in names}
     return pd.DataFrame(columns, index=pd.RangeIndex(rows), copy=False)
 
 

@@ -7,9 +7,8 @@ there, integer widths widen to int64, integers and floats to float64.
 
 from __future__ import annotations
 
-import collections
+import functools
 import os
-import threading
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -67,39 +66,21 @@ def plan(where: str, files: Sequence[FoundFile], step: Step, size: int) -> Forma
     return FormatPlan(schema=unify(f"{where}: read_parquet", schemas), blocks=blocks)
 
 
-class _FooterCache:
-    """The last few local files' parsed footers, in this process.
+def _open_local(path: str) -> pq.ParquetFile:
+    """A local parquet file, its footer parsed once per process while the file is unchanged.
 
-    A worker reads a file's row groups one block after another; parsing the footer again for
-    each block costs time in proportion to the file's row groups (2 ms a block for a file of
-    250). An entry is used only while the file has the size and modification time it had when
-    the footer was read, so a file rewritten in place is read afresh.
+    A worker reads a file's row groups one block after another, and the footer describes
+    every row group: parsing it again for each block costs more the larger the file. The
+    file's size and modification time are part of the key, so a file rewritten in place is
+    parsed afresh.
     """
-
-    def __init__(self, size: int = 16) -> None:
-        self._size = size
-        self._entries: collections.OrderedDict[str, tuple[tuple[int, int], pq.FileMetaData]] = (
-            collections.OrderedDict()
-        )
-        self._lock = threading.Lock()
-
-    def open(self, path: str) -> pq.ParquetFile:
-        stat = os.stat(path)
-        version = (stat.st_size, stat.st_mtime_ns)
-        with self._lock:
-            known = self._entries.get(path)
-            if known is not None and known[0] == version:
-                self._entries.move_to_end(path)
-                return pq.ParquetFile(path, metadata=known[1])
-        parquet = pq.ParquetFile(path)
-        with self._lock:
-            self._entries[path] = (version, parquet.metadata)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return parquet
+    stat = os.stat(path)
+    return pq.ParquetFile(path, metadata=_footer(path, stat.st_size, stat.st_mtime_ns))
 
 
-_footers = _FooterCache()
+@functools.lru_cache(maxsize=16)
+def _footer(path: str, size: int, modified_ns: int) -> pq.FileMetaData:
+    return pq.read_metadata(path)
 
 
 def read_row_groups(
@@ -108,7 +89,7 @@ def read_row_groups(
     fs, fpath = filesystem(path)
     if getattr(fs, "local_file", False):
         # pyarrow's own file reader: no Python file object in the way of its reads.
-        with _footers.open(fpath) as parquet:
+        with _open_local(fpath) as parquet:
             return _read(parquet, row_groups, columns)
     with fs.open(fpath, "rb") as handle:
         return _read(pq.ParquetFile(handle), row_groups, columns)
